@@ -1,0 +1,31 @@
+"""jaxspin: GPU-accelerated, differentiable simulation of hyperfine-driven nuclear spin physics.
+
+Importing jaxspin turns on JAX's float64 mode (``jax_enable_x64``): every public function
+computes in float64/complex128. Opt out with ``JAXSPIN_ENABLE_X64=0`` in the environment
+before the import. jaxspin also appends one XLA flag that avoids a CPU deadlock of
+jax 0.10; ``jaxspin/_config.py`` explains both and how to switch them off.
+"""
+
+from . import _config
+
+_config.apply()
+
+# ruff: noqa: E402  (the settings above must precede every JAX computation)
+from . import constants as constants
+from ._config import x64_enabled as x64_enabled
+from ._spin import (
+    SpinOperators as SpinOperators,
+    collective_operators as collective_operators,
+    dicke_multiplicity as dicke_multiplicity,
+    embed as embed,
+    kron as kron,
+    product_m_values as product_m_values,
+    sector_indices as sector_indices,
+    spin_dim as spin_dim,
+    spin_m_values as spin_m_values,
+    spin_operators as spin_operators,
+    total_spin_values as total_spin_values,
+)
+
+
+__version__ = "0.1.0"

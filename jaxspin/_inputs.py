@@ -1,0 +1,116 @@
+"""Conversion and validation of user input, done once at the public boundary.
+
+Shape errors are raised eagerly as ``ValueError`` naming the argument and its shape.
+Value checks (Hermiticity, finiteness, signs) are eager when the value is concrete and
+become ``equinox.error_if`` checks inside ``jit``/``vmap`` when it is traced, so bad
+input is reported instead of silently producing NaNs.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+
+def _to_dense(x: Any) -> Any:
+    """Unwrap foreign operator objects by duck typing (QuTiP ``Qobj``: ``.full()``)."""
+    if hasattr(x, "full") and callable(x.full) and not isinstance(x, np.ndarray | jax.Array):
+        return x.full()
+    return x
+
+
+def complex_dtype():
+    return jnp.result_type(complex)
+
+
+def real_dtype():
+    return jnp.result_type(float)
+
+
+def is_concrete(x: Any) -> bool:
+    """True when ``x`` holds a value now (not a tracer inside jit/vmap/grad)."""
+    return not isinstance(x, jax.core.Tracer)
+
+
+def as_operator(x: Any, name: str) -> Array:
+    """A complex ``(..., n, n)`` JAX array from an array-like or a QuTiP ``Qobj``."""
+    arr = jnp.asarray(_to_dense(x))
+    if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
+        raise ValueError(f"`{name}` must have shape (..., n, n); got shape {arr.shape}.")
+    return arr.astype(jnp.result_type(arr.dtype, complex_dtype()))
+
+
+def as_operators(xs: Any, name: str, n: int) -> Array:
+    """Stack jump operators into a complex ``(..., k, n, n)`` array.
+
+    ``xs`` is ``None`` (no operators), a sequence of operators (each ``(..., n, n)``,
+    broadcast together) or an array whose third-to-last axis indexes the operators.
+    """
+    if xs is None:
+        return jnp.zeros((0, n, n), complex_dtype())
+    if isinstance(xs, Sequence) and not isinstance(xs, str):
+        if len(xs) == 0:
+            return jnp.zeros((0, n, n), complex_dtype())
+        ops = [as_operator(x, f"{name}[{i}]") for i, x in enumerate(xs)]
+        for i, op in enumerate(ops):
+            if op.shape[-1] != n:
+                raise ValueError(f"`{name}[{i}]` acts on dimension {op.shape[-1]}, expected {n}.")
+        shape = jnp.broadcast_shapes(*(op.shape for op in ops))
+        return jnp.stack([jnp.broadcast_to(op, shape) for op in ops], axis=-3)
+    arr = as_operator(xs, name)
+    if arr.ndim < 3:
+        raise ValueError(
+            f"`{name}` given as an array must have shape (..., k, n, n); got {arr.shape}. "
+            "Pass a list to give a single operator."
+        )
+    if arr.shape[-1] != n:
+        raise ValueError(f"`{name}` acts on dimension {arr.shape[-1]}, expected {n}.")
+    return arr
+
+
+def as_real(x: Any, name: str, *, ndim_min: int = 0) -> Array:
+    arr = jnp.asarray(_to_dense(x))
+    if jnp.iscomplexobj(arr):
+        if is_concrete(arr) and bool(jnp.any(jnp.imag(arr) != 0)):
+            raise ValueError(f"`{name}` must be real; got complex values.")
+        arr = jnp.real(arr)
+    if arr.ndim < ndim_min:
+        raise ValueError(f"`{name}` must have at least {ndim_min} dimensions; got {arr.shape}.")
+    return arr.astype(jnp.result_type(arr.dtype, real_dtype()))
+
+
+def check_finite(x: Array, name: str) -> Array:
+    """Raise (eagerly or at run time) if ``x`` holds NaN or inf."""
+    msg = f"`{name}` contains NaN or inf."
+    if is_concrete(x):
+        if not bool(jnp.all(jnp.isfinite(x))):
+            raise ValueError(msg)
+        return x
+    return eqx.error_if(x, ~jnp.all(jnp.isfinite(x)), msg)
+
+
+def check_hermitian(x: Array, name: str, rtol: float = 1e-10) -> Array:
+    """Raise if ``x`` (``(..., n, n)``) is not Hermitian to ``rtol`` of its largest entry."""
+    dev = jnp.max(jnp.abs(x - jnp.conj(jnp.swapaxes(x, -1, -2))), initial=0.0)
+    scale = jnp.maximum(jnp.max(jnp.abs(x), initial=0.0), jnp.finfo(real_dtype()).tiny)
+    bad = dev > rtol * scale
+    msg = f"`{name}` is not Hermitian (max |{name} - {name}^dagger| above {rtol:g} x max|{name}|)."
+    if is_concrete(x):
+        if bool(bad):
+            raise ValueError(msg + f" Deviation {float(dev):.3g}, scale {float(scale):.3g}.")
+        return x
+    return eqx.error_if(x, bad, msg)
+
+
+def check_nonnegative(x: Array, name: str) -> Array:
+    """Raise if any entry of the real array ``x`` is negative (rates must not be)."""
+    msg = f"`{name}` has negative entries; rates must be >= 0."
+    if is_concrete(x):
+        if bool(jnp.any(x < 0)):
+            raise ValueError(msg + f" Smallest entry {float(jnp.min(x)):.3g}.")
+        return x
+    return eqx.error_if(x, jnp.any(x < 0), msg)

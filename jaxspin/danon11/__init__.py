@@ -1,0 +1,1 @@
+"""Placeholder: the danon11 models land here."""

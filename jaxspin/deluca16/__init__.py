@@ -1,0 +1,1 @@
+"""Placeholder: the deluca16 models land here."""

@@ -1,0 +1,1 @@
+"""Placeholder: the gong11 models land here."""

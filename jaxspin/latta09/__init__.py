@@ -1,0 +1,1 @@
+"""Placeholder: the latta09 models land here."""

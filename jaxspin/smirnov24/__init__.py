@@ -1,0 +1,1 @@
+"""Placeholder: the smirnov24 models land here."""
