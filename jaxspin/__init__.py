@@ -8,6 +8,7 @@ jax 0.10; ``jaxspin/_config.py`` explains both and how to switch them off.
 
 from . import _config
 
+
 _config.apply()
 
 # ruff: noqa: E402  (the settings above must precede every JAX computation)
