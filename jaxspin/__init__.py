@@ -14,6 +14,13 @@ _config.apply()
 # ruff: noqa: E402  (the settings above must precede every JAX computation)
 from . import constants as constants
 from ._config import x64_enabled as x64_enabled
+from ._evolve import (
+    Trajectory as Trajectory,
+    mesolve as mesolve,
+    odesolve as odesolve,
+    propagate as propagate,
+    ratesolve as ratesolve,
+)
 from ._liouvillian import (
     Lindbladian as Lindbladian,
     from_real as from_real,
@@ -23,6 +30,17 @@ from ._memory import (
     MemoryBudgetError as MemoryBudgetError,
     available_memory_bytes as available_memory_bytes,
     check_fits as check_fits,
+)
+from ._ratematrix import (
+    GTH as GTH,
+    STATIONARY_RESULTS as STATIONARY_RESULTS,
+    AbstractStationarySolver as AbstractStationarySolver,
+    DenseLUStationary as DenseLUStationary,
+    Stationary as Stationary,
+    birth_death_stationary as birth_death_stationary,
+    generator as generator,
+    relaxation_rates as relaxation_rates,
+    stationary_distribution as stationary_distribution,
 )
 from ._spin import (
     SpinOperators as SpinOperators,
