@@ -1,0 +1,189 @@
+"""Mean, susceptibility and fluctuations of electron spin operators [Danon11, Eq. (3), (10)].
+
+For a stationary electron system ``dρ/dt = L(ρ)`` and Hermitian operators ``S^a`` (the
+electron spin at one or several nuclear sites):
+
+    S^a      = Tr(S^a ρ0),
+    χ^{ab}   = -i ∫_0^∞ ⟨[S^a(τ), S^b(0)]⟩_c dτ,
+    R^{ab}   =    ∫_0^∞ ⟨[S^a(τ), S^b(0)]_+⟩_c dτ,
+
+(``c``: connected part). By the quantum regression theorem, ``⟨A(τ) B⟩ = Tr(A e^{Lτ}(B ρ0))``
+and ``⟨B A(τ)⟩ = Tr(A e^{Lτ}(ρ0 B))``, so both integrals are ``Tr(S^a x^b)`` with
+``L(x^b) = -s^b`` on the traceless subspace and the sources [Danon11, IMPLEMENTATION]
+
+    s^b_χ = i[ρ0, S^b],        s^b_R = [ρ0, S^b]_+ - 2 Tr(S^b ρ0) ρ0.
+
+Equivalently χ^{ab} is the static (Kubo) response ``∂⟨S^a⟩/∂Λ_b`` to a perturbation
+``H' = +Λ_b S^b`` added to ``H`` (checked against finite differences of the steady state in
+``tests/danon11/test_response.py``), and R the symmetrised noise at zero frequency.
+
+One factorisation of the Liouvillian (:func:`jaxspin.factorize`) serves the steady state and
+all ``2k`` sources (``k`` operators), so S, χ and R together cost one LU and ``2k + 1``
+triangular solves. Sign and normalisation are checked against QuTiP time-domain correlation
+functions integrated over τ (``tests/danon11/test_response.py::test_matches_qutip_...``).
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Complex, Float
+
+from .._batching import map_batched
+from .._inputs import as_operator, check_finite, check_hermitian, is_concrete
+from .._liouvillian import Lindbladian
+from .._steady import (
+    RESULTS,
+    AbstractSteadyStateSolver,
+    DenseLU,
+    _memory_check,
+    _prepare,
+    factorize,
+)
+
+
+class SpinResponse(eqx.Module):
+    """Steady state, mean spin ``S``, susceptibility ``chi`` and fluctuations ``R``.
+
+    Shapes (``...`` = batch dimensions; ``p`` sites when several sites were given):
+
+    - ``rho``: ``(..., n, n)`` steady state ``ρ0``.
+    - ``S``: ``(..., 3)`` (one site) or ``(..., p, 3)``: ``S[n, a] = Tr(S^a_n ρ0)``.
+    - ``chi``: ``(..., 3, 3)`` or ``(..., p, p, 3, 3)``: ``chi[n, m, a, b] = χ^{ab}_{nm}``,
+      Eq. (3)/(10), in units of 1/(the Lindbladian's angular-frequency unit).
+    - ``R``: same shapes and units as ``chi``, ``R[n, m, a, b] = R^{ab}_{nm}``.
+    - ``result``: :class:`jaxspin.RESULTS` code of the steady-state and response solves.
+
+    This is the electron spin, not yet multiplied by the hyperfine coupling: see
+    :func:`jaxspin.danon11.nuclear_coefficients` for Eq. (2).
+    """
+
+    rho: Complex[Array, "... n n"]
+    S: Float[Array, "..."]
+    chi: Float[Array, "..."]
+    R: Float[Array, "..."]
+    result: RESULTS
+
+
+def _check_spin_ops(spin_ops, n: int | None = None) -> Array:
+    ops = as_operator(spin_ops, "spin_ops")
+    if ops.ndim not in (3, 4) or ops.shape[-3] != 3:
+        raise ValueError(
+            "`spin_ops` must have shape (3, n, n) (S^x, S^y, S^z of one site) or "
+            f"(p, 3, n, n) (p sites); got {ops.shape}."
+        )
+    if n is not None and ops.shape[-1] != n:
+        raise ValueError(f"`spin_ops` act on dimension {ops.shape[-1]}, the Hamiltonian on {n}.")
+    if is_concrete(ops):
+        check_hermitian(check_finite(ops, "spin_ops"), "spin_ops")
+    return ops
+
+
+def spin_response_single(
+    lindbladian: Lindbladian,
+    spin_ops: Complex[Array, "*sites 3 n n"],
+    *,
+    solver: AbstractSteadyStateSolver = DenseLU(),
+    throw: bool = True,
+) -> SpinResponse:
+    """S, χ, R of one Lindbladian (one parameter point; ``vmap``/``grad`` freely).
+
+    ``spin_ops``: ``(3, n, n)`` Hermitian operators ``(S^x, S^y, S^z)`` of one site, or
+    ``(p, 3, n, n)`` for ``p`` sites (then ``chi``/``R`` are the non-local
+    ``χ^{ab}_{nm}`` of [Danon11, Eq. (10)]). The steady state and the ``6p`` responses
+    use one factorisation ``jaxspin.factorize(lindbladian, solver)``.
+
+    Example:
+        >>> import jax.numpy as jnp, jaxspin
+        >>> from jaxspin.danon11 import spin_response_single
+        >>> sx, sy, sz, sp, sm = jaxspin.spin_operators(0.5)
+        >>> L = jaxspin.Lindbladian(-1.0 * sz, [jnp.sqrt(0.5) * sm])
+        >>> r = spin_response_single(L, jnp.stack([sx, sy, sz]))
+        >>> r.chi.shape
+        (3, 3)
+    """
+    ops = _check_spin_ops(spin_ops, lindbladian.dim)
+    site_shape = ops.shape[:-3]
+    n = lindbladian.dim
+    flat = ops.reshape((-1, n, n)).astype(lindbladian.H.dtype)
+    k = flat.shape[0]
+
+    fact = factorize(lindbladian, solver)
+    ss = fact.steadystate(throw=throw)
+    rho = ss.rho
+    mean = jnp.real(jnp.einsum("kij,ji->k", flat, rho))
+    rho_s = jnp.einsum("ij,kjl->kil", rho, flat)
+    s_rho = jnp.einsum("kij,jl->kil", flat, rho)
+    chi_src = 1j * (rho_s - s_rho)
+    r_src = rho_s + s_rho - 2 * mean[:, None, None].astype(rho.dtype) * rho[None]
+    sources = jnp.concatenate([chi_src, r_src])
+    xs, results = jax.vmap(lambda s: fact.response(s, hermitian=True, throw=throw))(sources)
+    # M[a, j] = Tr(S^a x_j): columns 0..k-1 are χ^{·b}, k..2k-1 are R^{·b}.
+    M = jnp.real(jnp.einsum("aij,bji->ab", flat, xs))
+    chi, R = M[:, :k], M[:, k:]
+
+    result = ss.result
+    for j in range(2 * k):
+        r_j = jax.tree_util.tree_map(lambda v: v[j], results)
+        result = RESULTS.where(result == RESULTS.successful, r_j, result)
+
+    p = k // 3
+    if site_shape:
+        S = mean.reshape(p, 3)
+        chi = chi.reshape(p, 3, p, 3).transpose(0, 2, 1, 3)
+        R = R.reshape(p, 3, p, 3).transpose(0, 2, 1, 3)
+    else:
+        S = mean
+    return SpinResponse(rho, S, chi, R, result)
+
+
+@eqx.filter_jit
+def _spin_response_jit(H, jumps, r, ops, solver, throw, validate):
+    def kernel(H, c, r):
+        lind = Lindbladian(H, c, r, validate=validate)
+        return spin_response_single(lind, ops, solver=solver, throw=throw)
+
+    return map_batched(kernel, [H, jumps, r], [2, 3, 2], ["H", "jump_ops", "rates"])
+
+
+def spin_response(
+    H,
+    jump_ops=None,
+    spin_ops=None,
+    *,
+    rates=None,
+    solver: AbstractSteadyStateSolver = DenseLU(),
+    throw: bool = True,
+) -> SpinResponse:
+    """Mean spin, susceptibility and fluctuations of a Lindblad system [Danon11, Eq. (3)].
+
+    Arguments (leading batch dimensions of ``H``, ``jump_ops`` and ``rates`` broadcast):
+
+    - ``H``: ``(..., n, n)`` Hermitian Hamiltonian (angular-frequency units, ħ = 1).
+    - ``jump_ops``: list of ``(..., n, n)`` or array ``(..., k, n, n)`` jump operators.
+    - ``spin_ops``: ``(3, n, n)`` (one site) or ``(p, 3, n, n)`` (``p`` sites, non-local
+      χ_nm of Eq. (10)); Hermitian; the same for every batch point.
+    - ``rates``: ``(..., n, n)``, ``rates[j, i]`` = rate of ``|i⟩ → |j⟩`` (see
+      :class:`jaxspin.Lindbladian`).
+    - ``solver``, ``throw``: as in :func:`jaxspin.steadystate`.
+
+    Returns a :class:`SpinResponse` (``rho``, ``S``, ``chi``, ``R``, ``result``), computed
+    by the perturbed-steady-state recipe of [Danon11, IMPLEMENTATION] with one factorisation
+    per point. ``χ`` is in units of 1/(the unit of ``H``). Differentiable (implicit
+    gradients), jit- and vmap-safe.
+
+    Example:
+        >>> import jax.numpy as jnp, jaxspin
+        >>> from jaxspin.danon11 import spin_response
+        >>> sx, sy, sz, sp, sm = jaxspin.spin_operators(0.5)
+        >>> B = jnp.linspace(0.0, 2.0, 5)
+        >>> r = spin_response(-B[:, None, None] * sz, [jnp.sqrt(0.5) * sm], jnp.stack([sx, sy, sz]))
+        >>> r.chi.shape
+        (5, 3, 3)
+    """
+    if spin_ops is None:
+        raise ValueError("`spin_ops` is required: (3, n, n) or (p, 3, n, n).")
+    H, jumps, r, n, concrete = _prepare(H, jump_ops, rates)
+    ops = _check_spin_ops(spin_ops, n)
+    shapes = [H.shape[:-2], jumps.shape[:-3]] + ([] if r is None else [r.shape[:-2]])
+    _memory_check(solver, n, jnp.broadcast_shapes(*shapes))
+    return _spin_response_jit(H, jumps, r, ops, solver, throw, not concrete)
