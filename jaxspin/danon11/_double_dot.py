@@ -28,6 +28,8 @@ Eq. (25) times ``4d² / (4d² + Γ²)``, so the golden rule needs ``|d| ≫ Γ``
 finite.
 """
 
+import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
@@ -66,7 +68,7 @@ class DoubleDot(AbstractDotModel):
     coupling: Float[Array, ""]
     num_nuclei: Float[Array, ""]
     nuclear_relaxation: Float[Array, ""]
-    nuclear_spin: float
+    nuclear_spin: float = eqx.field(static=True)
 
     def __init__(
         self,
@@ -129,8 +131,8 @@ class DoubleDot(AbstractDotModel):
         rho = jnp.zeros((3, 3), cdt)
         rho = rho.at[L_, L_].set(((4 * d**2 + 4 * t**2 + g**2) / den).astype(cdt))
         rho = rho.at[UP, UP].set((4 * t**2 / den).astype(cdt))
-        coh = (4 * d * t).astype(cdt) + 1j * (2 * t * g).astype(cdt)
-        return rho.at[L_, UP].set(coh / den).at[UP, L_].set(jnp.conj(coh) / den)
+        coh = jax.lax.complex(4 * d * t, 2 * t * g) / den.astype(cdt)
+        return rho.at[L_, UP].set(coh).at[UP, L_].set(jnp.conj(coh))
 
     def closed_form_rate(self, k_z: Scalar, b_eff: Scalar) -> Float[Array, ""]:
         """Eq. (23): the pumping rate for all ``B_eff, d, t, Γ`` (``K = 1/2``)."""

@@ -14,6 +14,7 @@ This *is* a Lindblad equation: ``H = -B_eff S_z`` and jump operators
 (``tests/danon11/test_single_dot.py::test_lindbladian_is_eq13``).
 """
 
+import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
@@ -49,7 +50,7 @@ class SingleDot(AbstractDotModel):
     coupling: Float[Array, ""]
     num_nuclei: Float[Array, ""]
     nuclear_relaxation: Float[Array, ""]
-    nuclear_spin: float
+    nuclear_spin: float = eqx.field(static=True)
 
     def __init__(
         self,
