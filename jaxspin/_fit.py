@@ -142,14 +142,16 @@ class FitResult(eqx.Module):
     - ``params``: the fitted parameters, a PyTree like ``params0`` (physical values). Fixed
       leaves are the very objects of ``params0``; free leaves are JAX arrays.
     - ``stderr``: PyTree like ``params``: the standard error of each free leaf, ``0`` for
-      fixed array/float leaves (they are known exactly within the model), ``None`` for
-      leaves that are not numbers. NaN when ``result`` says the error bars do not apply.
+      fixed floating-point leaves (they are known exactly within the model), ``None`` for
+      other leaves (integers, strings, ...). NaN when ``result`` says the error bars do not
+      apply (``at_bound``, ``hessian_not_positive_definite``).
     - ``covariance``: ``(n, n)`` covariance of the free parameters, in physical units,
       rows in the order of ``names``; ``correlation`` is the same normalised to unit
       diagonal.
     - ``gauss_newton_covariance``: ``(J^T J)^{-1}`` from the Jacobian ``J`` of the
       weighted residuals (scaled like ``covariance``); equal to ``covariance`` for a model
-      linear in its parameters, and what ``covariance`` is when ``hessian=False``.
+      linear in its parameters, and what ``covariance`` is when ``hessian=False``; NaN
+      where ``J^T J`` is singular or a parameter is at a bound.
     - ``hessian``: ``(n, n)`` matrix whose inverse is ``covariance`` (before scaling by
       ``residual_scale**2``): the exact Hessian of ``chi2/2`` or, with ``hessian=False``,
       ``J^T J``.
@@ -436,7 +438,7 @@ def _run(obj: _Objective, free0, optimizer, max_steps, rtol, atol, hessian, dof,
     return dict(
         free=free,
         covariance=cov,
-        gauss_newton_covariance=gn_inv * s2,
+        gauss_newton_covariance=jnp.where(at_bound, jnp.nan, gn_inv * s2),
         hessian=h,
         chi2=chi2,
         n_steps=k,
@@ -563,7 +565,6 @@ def _setup(model, params0, x, y, sigma, free, transforms):
             f"{n_data} data points cannot determine {n_free} free parameters with an error "
             "estimate; need more data points than free parameters."
         )
-    check_fits(3 * n_data * n_free * y_arrays[0].dtype.itemsize, "the fit's Jacobian")
 
     # --- the model's output must match y
     out = eqx.filter_eval_shape(model, params0, x)
@@ -673,6 +674,10 @@ def fit(
     ```
     """
     obj, free0, names, dof = _setup(model, params0, x, y, sigma, free, transforms)
+    n_data, n_free = dof + len(names), len(names)
+    rows = 0 if hessian else min(n_data, _ROWS_PER_BATCH)  # one-hot cotangents per batch
+    itemsize = obj.y[0].dtype.itemsize
+    check_fits(itemsize * n_data * (3 * n_free + rows), "the fit's Jacobian")
     optimizer = _default_optimizer() if optimizer is None else optimizer
     try:
         out = _run(

@@ -10,6 +10,7 @@ import diffrax as dfx
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import lineax as lx
 import numpy as np
 import optax
 import pytest
@@ -340,8 +341,68 @@ def test_exact_hessian_through_ode_with_direct_adjoint(key):
     np.testing.assert_allclose(res.hessian, ref.hessian, rtol=1e-6)
 
 
+def _steady_polarization(p, field):
+    """Two-level rate equations solved for the steady state with lineax.
+
+    Pumping ``w_up = g`` and field-dependent relaxation ``w_down = r / (1 + (B/b)^2)``;
+    the populations solve ``[[w_down, -w_up], [1, 1]] n = [0, 1]`` (detailed balance
+    ``w_down n_up = w_up n_down`` and normalisation), polarization
+    ``n_up - n_down``.
+    """
+
+    def one(b_field):
+        w_up = p["g"]
+        w_down = p["r"] / (1 + (b_field / p["b"]) ** 2)
+        m = jnp.stack([jnp.stack([w_down, -w_up]), jnp.ones(2)])
+        rhs = jnp.array([0.0, 1.0])
+        n = lx.linear_solve(lx.MatrixLinearOperator(m), rhs, lx.LU()).value
+        return n[0] - n[1]
+
+    return jax.vmap(one)(field)
+
+
+def _steady_polarization_exact(p, field):
+    w_down = p["r"] / (1 + (field / p["b"]) ** 2)
+    return (p["g"] - w_down) / (p["g"] + w_down)
+
+
+def test_fit_through_a_lineax_steady_state_with_exact_hessian(key):
+    field = jnp.linspace(-3.0, 3.0, 50)
+    truth = {"b": 0.7, "g": 1.0, "r": 2.5}
+    y = noisy(key, _steady_polarization_exact, truth, field, 0.02)
+    start = {"b": 1.0, "g": 1.0, "r": 1.0}
+    free = {"b": True, "g": False, "r": True}  # only the ratio r/g is determined
+    tx = {"b": Positive(), "g": None, "r": Positive()}
+    res = fit(_steady_polarization, start, field, y, sigma=0.02, free=free, transforms=tx)
+    ref = fit(_steady_polarization_exact, start, field, y, sigma=0.02, free=free, transforms=tx)
+    assert res.converged and res.params["g"] is start["g"]
+    for k in ("b", "r"):
+        assert float(res.params[k]) == pytest.approx(float(ref.params[k]), rel=1e-7)
+        assert abs(float(res.params[k]) - truth[k]) < 4 * float(res.stderr[k])
+    np.testing.assert_allclose(res.hessian, ref.hessian, rtol=1e-7)  # second derivatives
+    assert not np.allclose(res.covariance, res.gauss_newton_covariance, rtol=1e-4)
+
+
 # ------------------------------------------------------------------------------------------
 # Other optimisers, degenerate problems, bad input.
+
+
+def test_vmapped_fits_report_failures_per_data_set(key):
+    tx = Decay(Identity(), Positive(), Bounded(0.0, 0.1))
+    ys = jnp.stack(
+        [
+            noisy(key, decay, Decay(2.0, 1.3, 0.05), T, 0.002),
+            noisy(key, decay, Decay(2.0, 1.3, 0.15), T, 0.002),  # offset above the bound
+        ]
+    )
+    start = Decay(1.0, 1.0, 0.02)
+    run = lambda y, throw: fit(decay, start, T, y, sigma=0.002, transforms=tx, throw=throw)
+    res = jax.vmap(lambda y: run(y, False))(ys)
+    np.testing.assert_array_equal(res.result == FitResults.successful, [True, False])
+    np.testing.assert_array_equal(res.result == FitResults.at_bound, [False, True])
+    assert np.isfinite(float(res.stderr.tau[0])) and np.isnan(float(res.stderr.tau[1]))
+    with pytest.raises(RuntimeError, match="bound"):
+        jax.vmap(lambda y: run(y, True))(ys)
 
 
 def test_adam_reaches_the_same_minimum(key):
