@@ -341,6 +341,27 @@ def test_exact_hessian_through_ode_with_direct_adjoint(key):
     np.testing.assert_allclose(res.hessian, ref.hessian, rtol=1e-6)
 
 
+@pytest.mark.slow
+def test_fit_through_the_engine_odesolve(key):
+    """jaxspin.odesolve (Kvaerno5, rtol 1e-8, reverse-mode adjoint) inside the model."""
+    import jaxspin
+
+    t = jnp.linspace(0.1, 5.0, 40)
+    y = noisy(key, _relax_exact, {"k": 0.8, "s": 1.2}, t, 0.01)
+
+    def model(p, t):
+        ts = jnp.concatenate([jnp.zeros(1), t])
+        rhs = lambda _, y, p: -p["k"] * y + p["s"]
+        return jaxspin.odesolve(rhs, jnp.zeros(()), ts, p).ys[1:]
+
+    tx = {"k": Positive(), "s": Positive()}
+    res = fit(model, {"k": 2.0, "s": 0.5}, t, y, sigma=0.01, transforms=tx, hessian=False)
+    ref = fit(_relax_exact, {"k": 2.0, "s": 0.5}, t, y, sigma=0.01, transforms=tx, hessian=False)
+    for k in ("k", "s"):  # to the ODE tolerance, far inside the error bars
+        assert float(res.params[k]) == pytest.approx(float(ref.params[k]), rel=1e-5)
+    np.testing.assert_allclose(res.covariance, ref.covariance, rtol=1e-4)
+
+
 def _steady_polarization(p, field):
     """Two-level rate equations solved for the steady state with lineax.
 
