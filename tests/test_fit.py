@@ -1,5 +1,7 @@
 """The fitting layer: weighted least squares on optax, transforms, Hessian error bars.
 
+Code: jaxspin/_fit.py (driver, optimiser loop, covariance) and jaxspin/_transform.py.
+
 Oracles: the normal equations of weighted linear least squares (closed form, NumPy),
 ``scipy.optimize.least_squares`` (an independent nonlinear fitter), the statistics of
 repeated fits of synthetic noisy data (coverage and scatter), finite differences, and a
@@ -16,14 +18,8 @@ import optax
 import pytest
 import scipy.optimize
 
-from jaxspin._fit import (
-    Bounded,
-    FitResults,
-    Identity,
-    Positive,
-    _setup,
-    fit,
-)
+from jaxspin._fit import FitResults, _setup, fit
+from jaxspin._transform import Bounded, Identity, Positive
 
 
 class Decay(eqx.Module):
