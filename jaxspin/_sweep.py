@@ -1,0 +1,500 @@
+"""Parameter sweeps: one single-point kernel evaluated over a grid, in bounded memory.
+
+:func:`sweep` is the one place in jaxspin that batches a kernel over many parameter points
+(up to ~1e8). It splits the flattened grid into *chunks* of bounded size; each chunk is
+padded to a fixed shape, sharded over the local devices (a 1-D ``jax.sharding.Mesh`` and
+``jax.shard_map``), evaluated by one compiled function (compiled once, reused for every
+chunk) that *cache-blocks* the points on each device with ``jax.lax.map(vmap(fn),
+batch_size=block_size)``, and copied to host NumPy. Finished chunks can be written to a
+checkpoint directory so that an interrupted sweep resumes where it stopped.
+"""
+
+import contextlib
+import dataclasses
+import hashlib
+import math
+import os
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jaxtyping import ArrayLike, PyTree
+
+from ._memory import available_memory_bytes, check_fits, format_bytes
+from ._progress import Progress
+from ._sweep_checkpoint import Checkpoint, barrier
+from ._sweep_result import SweepResult, check_units, output_names
+
+
+_MAX_CHUNK = 2**16  # default cap on points per chunk (checkpoint and progress granularity)
+_CPU_BLOCK = 256  # default cache block on CPU: fastest measured (benchmarks/sweep.py)
+
+
+# ----------------------------------------------------------------------------- the grid
+
+
+@dataclasses.dataclass(frozen=True)
+class _Grid:
+    names: tuple[str, ...]
+    coords: tuple[np.ndarray, ...]  # 1-D, in the dtypes JAX computes with
+    product: bool
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(c) for c in self.coords) if self.product else (len(self.coords[0]),)
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return self.names if self.product else ("point",)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def points(self, flat: np.ndarray) -> list[np.ndarray]:
+        """Coordinate values at flat (C-order) grid indices; the product grid is never
+        materialised."""
+        if not self.product:
+            return [c[flat] for c in self.coords]
+        index = np.unravel_index(flat, self.shape)
+        return [c[i] for c, i in zip(self.coords, index, strict=True)]
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256(repr((self.names, self.product)).encode())
+        for c in self.coords:
+            h.update(f"{c.dtype.str}{c.shape}".encode())
+            h.update(np.ascontiguousarray(c).tobytes())
+        return h.hexdigest()
+
+
+def _as_grid(grid: Mapping[str, ArrayLike], product: bool) -> _Grid:
+    if not isinstance(grid, Mapping):
+        raise ValueError(f"`grid` must be a mapping name -> 1-D array; got {type(grid).__name__}.")
+    if len(grid) == 0:
+        raise ValueError("`grid` is empty; give at least one coordinate.")
+    coords = []
+    for name, value in grid.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(
+                f"`grid` keys must be non-empty str (fn's argument names); got {name!r}."
+            )
+        arr = np.asarray(value)
+        if arr.ndim != 1:
+            raise ValueError(f"`grid[{name!r}]` must be 1-D; got shape {arr.shape}.")
+        if arr.size == 0:
+            raise ValueError(f"`grid[{name!r}]` is empty.")
+        if arr.dtype.kind not in "biufc":
+            raise ValueError(f"`grid[{name!r}]` must be numeric; got dtype {arr.dtype}.")
+        if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+            raise ValueError(f"`grid[{name!r}]` contains NaN or inf.")
+        coords.append(arr.astype(jax.dtypes.canonicalize_dtype(arr.dtype), copy=False))
+    if not product and len({len(c) for c in coords}) > 1:
+        lengths = {n: len(c) for n, c in zip(grid, coords, strict=True)}
+        raise ValueError(
+            f"With product=False the coordinates are zipped and need equal lengths; got {lengths}."
+        )
+    return _Grid(tuple(grid), tuple(coords), bool(product))
+
+
+# -------------------------------------------------------------------- the kernel and outputs
+
+
+def _fn_name(fn: Callable) -> str:
+    while hasattr(fn, "func"):  # functools.partial
+        fn = fn.func  # type: ignore[attr-defined]
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+
+
+def _point_fn(fn: Callable, names: tuple[str, ...]) -> Callable:
+    """``fn`` with positional 0-d arguments, checked to return a PyTree of arrays."""
+
+    def point(*args):
+        out = fn(**dict(zip(names, args, strict=True)))
+        leaves, treedef = jax.tree_util.tree_flatten_with_path(out)
+        if not leaves:
+            raise ValueError(f"`fn` must return a PyTree of arrays; it returned {out!r}.")
+        arrays = []
+        for path, leaf in leaves:
+            ok = isinstance(
+                leaf, jax.Array | np.ndarray | np.generic | bool | int | float | complex
+            )
+            if not ok or np.dtype(jnp.result_type(leaf)).kind not in "biufc":
+                where = jax.tree_util.keystr(path) or "its output"
+                kind = type(leaf).__name__
+                raise ValueError(f"`fn` must return a PyTree of numeric arrays; {where} is {kind}.")
+            arrays.append(jnp.asarray(leaf))
+        return jax.tree.unflatten(treedef, arrays)
+
+    return point
+
+
+def _trace(point: Callable, grid: _Grid) -> tuple[PyTree[jax.ShapeDtypeStruct], str]:
+    """Output shapes/dtypes of one point, and a fingerprint of the traced computation: the
+    jaxpr text (which includes Python constants bound by partial/closure at full precision)
+    and the bytes of the arrays it closes over."""
+    args = [jax.ShapeDtypeStruct((), c.dtype) for c in grid.coords]
+    closed, out = jax.make_jaxpr(point, return_shape=True)(*args)
+    text = re.sub(r"0x[0-9a-fA-F]+", "0x", str(closed))  # no object addresses
+    h = hashlib.sha256(text.encode())
+    for const in closed.consts:
+        h.update(np.ascontiguousarray(np.asarray(const)).tobytes())
+    return out, h.hexdigest()
+
+
+# ------------------------------------------------------------------------ chunk and block
+
+
+def _check_devices(devices: Sequence[jax.Device] | None) -> list[jax.Device]:
+    if devices is None:
+        return list(jax.local_devices())
+    devices = list(devices)
+    if not devices or not all(isinstance(d, jax.Device) for d in devices):
+        raise ValueError(f"`devices` must be a non-empty sequence of jax.Device; got {devices}.")
+    if len(set(devices)) != len(devices):
+        raise ValueError(f"`devices` lists a device twice: {devices}.")
+    if len({d.platform for d in devices}) > 1:
+        raise ValueError(f"`devices` mixes platforms: {devices}.")
+    if any(d.process_index != jax.process_index() for d in devices):
+        raise ValueError(
+            f"`devices` must be local to this process (jax.local_devices()); got {devices}."
+        )
+    return devices
+
+
+def _host_device() -> jax.Device | None:
+    """A CPU device, whose free memory is the host's RAM (None: use JAX's default)."""
+    try:
+        return jax.local_devices(backend="cpu")[0]
+    except RuntimeError:  # pragma: no cover - CPU backend excluded by JAX_PLATFORMS
+        return None
+
+
+def _check_positive(value: int | None, name: str) -> None:
+    if value is not None and (not isinstance(value, int | np.integer) or value < 1):
+        raise ValueError(f"`{name}` must be a positive int or None; got {value!r}.")
+
+
+def _layout(chunk: int, n_devices: int, block_size: int | None) -> tuple[int, int]:
+    """(block, padded): points per cache block, and chunk length padded to a whole number of
+    blocks on every device."""
+    per_device = -(-chunk // n_devices)
+    block = per_device if block_size is None else min(block_size, per_device)
+    return block, -(-per_device // block) * block * n_devices
+
+
+def _default_chunk(
+    n_points: int, bytes_per_point: int, devices: list[jax.Device], block: int | None
+) -> int:
+    """At most 2**16 points, and a chunk's inputs and outputs (two chunks are in flight)
+    within 1/16 of the memory available on a device (host RAM shared by CPU devices)."""
+    available = available_memory_bytes(devices[0])
+    per_device = available / (len(devices) if devices[0].platform == "cpu" else 1)
+    fits = int(per_device / 16 / max(bytes_per_point, 1)) * len(devices)
+    quantum = len(devices) * (block or 1)
+    chunk = min(_MAX_CHUNK, max(fits, 1))
+    if chunk >= quantum:
+        chunk -= chunk % quantum  # no padding inside full chunks
+    return max(1, min(chunk, n_points))
+
+
+# ----------------------------------------------------------------------------- the sweep
+
+
+def sweep(
+    fn: Callable[..., PyTree[ArrayLike]],
+    grid: Mapping[str, ArrayLike],
+    *,
+    product: bool = True,
+    units: Mapping[str, str] | None = None,
+    chunk_size: int | None = None,
+    block_size: int | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    devices: Sequence[jax.Device] | None = None,
+    progress: bool = True,
+    desc: str = "sweep",
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> SweepResult:
+    """Evaluate a single-point kernel over a parameter grid, in chunks, on all local devices.
+
+    Arguments:
+        fn: the kernel for *one* point, called as ``fn(**point)`` with a 0-d array for
+            each grid coordinate, returning a PyTree of arrays (an array, a dict, an
+            equinox Module, ...). Bind fixed arguments with ``functools.partial`` or a
+            closure. It is traced with ``vmap`` and ``lax.map``, so it must be a pure JAX
+            function.
+        grid: coordinate name -> 1-D array of values. Names are ``fn``'s argument names.
+        product: ``True``: the Cartesian product of the coordinates (grid shape
+            ``(len(c) for c in grid.values())``; the full grid is never materialised,
+            each chunk's points are computed from flat indices). ``False``: coordinates
+            of equal length are zipped into one axis named ``"point"``.
+        units: units of coordinates and outputs, by name (outputs by their dotted tree
+            path: ``"signal"`` for ``{"signal": x}``, ``"value"`` for a bare array).
+        chunk_size: points per chunk, the unit of memory, progress and checkpointing. The
+            default is the largest multiple of ``len(devices) * block`` up to ``2**16``
+            whose inputs and outputs take at most 1/16 of a device's free memory (host
+            RAM shared between CPU devices); a grid smaller than that is one chunk. When
+            resuming, the checkpoint's chunk size is used.
+        block_size: points per cache block on each device: a chunk's share is evaluated
+            as ``lax.map(vmap(fn), batch_size=block_size)``, so intermediates of only one
+            block are live at a time. Default 256 on CPU (2-3x faster than one big
+            ``vmap``, see ``benchmarks/sweep.py``), and one ``vmap`` over the whole share
+            on GPU/TPU; pass a smaller value if a chunk's intermediates do not fit.
+        checkpoint: a directory. Each finished chunk is written there (atomically: a
+            temporary file, then ``os.replace``), with a ``manifest.json`` describing the
+            sweep. Rerunning the same sweep loads the finished chunks instead of
+            recomputing them; a sweep that differs from the manifest (grid values, chunk
+            size, outputs, or the traced computation of ``fn`` including bound constants)
+            raises ``ValueError`` naming what differs.
+        devices: the devices each chunk is sharded over; default ``jax.local_devices()``.
+        progress: show a progress bar (:class:`jaxspin._progress.Progress`) on stderr.
+        desc: label of the progress bar and of error messages.
+        on_chunk: called as ``on_chunk(index, n_chunks)`` after each chunk computed in this
+            call has been stored (not for chunks loaded from a checkpoint).
+
+    Returns:
+        A :class:`SweepResult`: ``values`` has ``fn``'s output structure with NumPy leaves
+        of shape ``grid shape + leaf shape``; ``coords``, ``dims`` and ``units`` label it.
+
+    Raises:
+        ValueError: bad ``fn``, ``grid`` or options, or a mismatching checkpoint.
+        jaxspin.MemoryBudgetError: the outputs do not fit in host RAM, or one chunk does
+            not fit on a device; the message gives the size.
+
+    Numbers do not depend on the devices or the chunking: every point is computed by the
+    same compiled kernel in a block of ``block_size`` points, so sharded, unsharded and
+    resumed sweeps agree bit for bit (tested) as long as the block size is the same, which
+    it is whenever ``chunk_size / len(devices) >= block_size``.
+
+    Memory: the full output lives in host RAM (checked with ``check_fits`` before any
+    work); a device holds two chunks' inputs and outputs (the next chunk is computed while
+    the previous one is copied to host and written) plus one block's intermediates (also
+    checked, from the compiled chunk's memory analysis).
+
+    Multi-host: with ``jax.process_count() > 1`` (each host started the same script and
+    called ``jax.distributed.initialize(coordinator_address, num_processes, process_id)``
+    first), ``checkpoint`` is required and must be a directory all hosts share. Process
+    ``p`` computes chunks ``i`` with ``i % process_count == p`` on its local devices and
+    writes them there; after a barrier every process assembles the full result from the
+    files. If a host dies, the others wait at the barrier: relaunch and it resumes.
+
+    Example:
+        >>> def lorentzian(detuning, width):
+        ...     return {"absorption": width / (detuning**2 + width**2)}
+        >>> r = jaxspin.sweep(lorentzian, {"detuning": np.linspace(-5, 5, 101),
+        ...                                "width": np.array([0.5, 1.0])},
+        ...                   units={"detuning": "MHz", "width": "MHz"}, progress=False)
+        >>> r["absorption"].shape
+        (101, 2)
+    """
+    if not callable(fn):
+        raise ValueError(f"`fn` must be callable; got {type(fn).__name__}.")
+    g = _as_grid(grid, product)
+    devices = _check_devices(devices)
+    _check_positive(chunk_size, "chunk_size")
+    _check_positive(block_size, "block_size")
+    process, n_processes = jax.process_index(), jax.process_count()
+    if n_processes > 1 and checkpoint is None:
+        raise ValueError(
+            "A multi-host sweep (jax.process_count() > 1) needs `checkpoint`: a directory "
+            "shared by all hosts, through which they exchange finished chunks."
+        )
+
+    point = _point_fn(fn, g.names)
+    out_struct, fn_fingerprint = _trace(point, g)
+    leaves, treedef = jax.tree.flatten(out_struct)
+    names = output_names(out_struct)
+    clash = set(names) & set(g.names)
+    if clash:
+        raise ValueError(f"Outputs of `fn` are named like coordinates: {sorted(clash)}; rename.")
+    units = check_units(units, g.names, names)
+
+    n = g.size
+    out_bytes_per_point = sum(math.prod(s.shape) * s.dtype.itemsize for s in leaves)
+    check_fits(
+        n * out_bytes_per_point,
+        f"The output of sweep '{desc}' ({n} points x {format_bytes(out_bytes_per_point)})",
+        device=_host_device(),
+    )
+    if block_size is None and devices[0].platform == "cpu":
+        block_size = _CPU_BLOCK
+    bytes_per_point = out_bytes_per_point + sum(c.dtype.itemsize for c in g.coords)
+    default_chunk = _default_chunk(n, bytes_per_point, devices, block_size)
+    chunk = default_chunk if chunk_size is None else min(int(chunk_size), n)
+    ckpt = None if checkpoint is None else Checkpoint(checkpoint)
+    if ckpt is not None:
+
+        def manifest_for(chunk: int) -> dict:
+            return {
+                "fn": _fn_name(fn),
+                "dims": list(g.names),
+                "product": g.product,
+                "grid_shape": list(g.shape),
+                "grid_fingerprint": g.fingerprint(),
+                "chunk_size": chunk,
+                "outputs": {
+                    k: [list(s.shape), s.dtype.name] for k, s in zip(names, leaves, strict=True)
+                },
+                "fn_fingerprint": fn_fingerprint,
+                "jax_version": jax.__version__,
+            }
+
+        given = None if chunk_size is None else chunk
+        chunk = ckpt.open(
+            manifest_for, given, default_chunk, process=process, n_processes=n_processes
+        )
+    n_chunks = -(-n // chunk)
+
+    def bounds(i: int) -> tuple[int, int]:
+        return i * chunk, min((i + 1) * chunk, n)
+
+    out = [np.empty((n, *s.shape), s.dtype) for s in leaves]
+
+    def load(i: int) -> None:
+        assert ckpt is not None
+        start, stop = bounds(i)
+        expected = [((stop - start, *s.shape), s.dtype) for s in leaves]
+        for o, a in zip(out, ckpt.read(i, expected), strict=True):
+            o[start:stop] = a
+
+    mine = [i for i in range(n_chunks) if i % n_processes == process]
+    done = set() if ckpt is None else ckpt.finished(n_chunks)
+    for i in mine:
+        if i in done:
+            load(i)
+    todo = [i for i in mine if i not in done]
+    if todo:
+        _run_chunks(
+            point,
+            g,
+            todo,
+            bounds,
+            out,
+            ckpt,
+            devices,
+            block_size,
+            chunk=chunk,
+            n_chunks=n_chunks,
+            total=sum(stop - start for start, stop in map(bounds, mine)),
+            progress=progress,
+            desc=desc if n_processes == 1 else f"{desc} [process {process}/{n_processes}]",
+            on_chunk=on_chunk,
+        )
+    if n_processes > 1:  # then everyone assembles the chunks the others wrote
+        barrier("jaxspin.sweep: chunks")
+        for i in range(n_chunks):
+            if i % n_processes != process:
+                load(i)
+
+    values = jax.tree.unflatten(
+        treedef, [o.reshape(g.shape + s.shape) for o, s in zip(out, leaves, strict=True)]
+    )
+    coords = dict(zip(g.names, g.coords, strict=True))
+    return SweepResult(g.dims, coords, values, units, _fn_name(fn))
+
+
+def _run_chunks(
+    point: Callable,
+    g: _Grid,
+    todo: list[int],
+    bounds: Callable[[int], tuple[int, int]],
+    out: list[np.ndarray],
+    ckpt: Checkpoint | None,
+    devices: list[jax.Device],
+    block_size: int | None,
+    *,
+    chunk: int,
+    n_chunks: int,
+    total: int,
+    progress: bool,
+    desc: str,
+    on_chunk: Callable[[int, int], None] | None,
+) -> None:
+    """Compute chunks ``todo`` into ``out`` (and ``ckpt``), one compiled function for
+    all of them; chunk ``i + 1`` is dispatched before chunk ``i`` is copied to host."""
+    block, padded = _layout(chunk, len(devices), block_size)
+    mesh = Mesh(np.asarray(devices), ("points",))
+    sharding = NamedSharding(mesh, PartitionSpec("points"))
+
+    def local(*args):
+        return jax.lax.map(lambda xs: point(*xs), args, batch_size=block)
+
+    spec = PartitionSpec("points")
+    run = jax.jit(jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False))
+    abstract = [jax.ShapeDtypeStruct((padded,), c.dtype, sharding=sharding) for c in g.coords]
+    compiled = run.lower(*abstract).compile()
+    _check_chunk_fits(
+        compiled,
+        devices,
+        f"One chunk of sweep '{desc}' ({padded} points, "
+        f"{block} per block on each of {len(devices)} device(s))",
+    )
+
+    def where(i: int) -> str:
+        start, stop = bounds(i)
+        return f"in chunk {i} (flat points {start}..{stop - 1}) of sweep '{desc}'"
+
+    def launch(i: int) -> list[jax.Array]:
+        start, stop = bounds(i)
+        # Padding repeats the chunk's last point: a valid input, never NaN or 0/0.
+        flat = np.minimum(np.arange(start, start + padded), stop - 1)
+        args = [jax.device_put(x, sharding) for x in g.points(flat)]
+        with _note(where(i)):
+            return jax.tree.leaves(compiled(*args))
+
+    def store(i: int, results: list[jax.Array]) -> None:
+        start, stop = bounds(i)
+        with _note(where(i)):
+            host = [np.asarray(r)[: stop - start] for r in results]
+        for o, h in zip(out, host, strict=True):
+            o[start:stop] = h
+        if ckpt is not None:
+            ckpt.write(i, host)
+
+    done_before = total - sum(stop - start for start, stop in map(bounds, todo))
+    with Progress(total, desc, "points", enabled=progress, initial=done_before) as bar:
+        t0 = time.perf_counter()
+        computed = 0
+        pending = None
+        for i in [*todo, None]:
+            launched = None if i is None else (i, launch(i))
+            if pending is not None:
+                j, results = pending
+                store(j, results)
+                start, stop = bounds(j)
+                computed += stop - start
+                rate = computed / max(time.perf_counter() - t0, 1e-9)
+                bar.update(stop - start, postfix=f"chunk {j + 1}/{n_chunks}, {rate:.3g} points/s")
+                if on_chunk is not None:
+                    on_chunk(j, n_chunks)
+            pending = launched
+
+
+@contextlib.contextmanager
+def _note(text: str):
+    """Add where it happened to a run-time error of the kernel (e.g. ``eqx.error_if``)."""
+    try:
+        yield
+    except jax.errors.JaxRuntimeError as e:
+        e.add_note(text)
+        raise
+
+
+def _check_chunk_fits(compiled: Any, devices: list[jax.Device], what: str) -> None:
+    """Refuse a chunk whose compiled buffers exceed a device's free memory. Inputs and
+    outputs count twice (two chunks in flight); CPU devices share the host's RAM."""
+    try:
+        stats = compiled.memory_analysis()
+    except Exception:  # pragma: no cover - backend without memory analysis
+        return
+    if stats is None:  # pragma: no cover
+        return
+    io = stats.argument_size_in_bytes + stats.output_size_in_bytes
+    need = 2 * io + stats.temp_size_in_bytes
+    if devices[0].platform == "cpu":
+        need *= len(devices)
+    check_fits(need, what, device=devices[0])
