@@ -9,13 +9,16 @@ batch_size=block_size)``, and copied to host NumPy. Finished chunks can be writt
 checkpoint directory so that an interrupted sweep resumes where it stopped.
 """
 
+import collections
 import contextlib
 import dataclasses
 import hashlib
+import logging
 import math
 import os
 import re
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -25,12 +28,14 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import ArrayLike, PyTree
 
+from ._config import _usable_cpus as usable_cpus
 from ._memory import available_memory_bytes, check_fits, format_bytes
 from ._progress import Progress
 from ._sweep_checkpoint import Checkpoint, barrier
 from ._sweep_result import SweepResult, check_units, output_names
 
 
+_log = logging.getLogger("jaxspin.sweep")
 _MAX_CHUNK = 2**16  # default cap on points per chunk (checkpoint and progress granularity)
 _CPU_BLOCK = 256  # default cache block on CPU: fastest measured (benchmarks/sweep.py)
 
@@ -149,9 +154,26 @@ def _trace(point: Callable, grid: _Grid) -> tuple[PyTree[jax.ShapeDtypeStruct], 
 # ------------------------------------------------------------------------ chunk and block
 
 
+def _default_devices() -> list[jax.Device]:
+    """All local devices, except on CPU: at most one fewer than the usable cores.
+
+    jaxlib's batched LAPACK kernels (the LU of ``jnp.linalg.solve``, ``eigh``, ...) split
+    their batch into tasks on XLA's CPU thread pool (one thread per usable core, shared by
+    all CPU devices) and block until those finish. When every pool thread is such a waiter,
+    the process hangs for good: measured here with jax 0.10.2, a sweep of a 16x16 complex
+    solve sharded over 2 CPU devices on 2 cores hung in 2 of 6 runs. Each CPU device runs
+    one such call at a time (jaxspin disables XLA's concurrent CPU scheduler and a CPU sweep
+    keeps one chunk in flight), so leaving one thread free rules the hang out.
+    """
+    devices = list(jax.local_devices())
+    if devices[0].platform == "cpu":
+        devices = devices[: max(1, usable_cpus() - 1)]
+    return devices
+
+
 def _check_devices(devices: Sequence[jax.Device] | None) -> list[jax.Device]:
     if devices is None:
-        return list(jax.local_devices())
+        return _default_devices()
     devices = list(devices)
     if not devices or not all(isinstance(d, jax.Device) for d in devices):
         raise ValueError(f"`devices` must be a non-empty sequence of jax.Device; got {devices}.")
@@ -162,6 +184,14 @@ def _check_devices(devices: Sequence[jax.Device] | None) -> list[jax.Device]:
     if any(d.process_index != jax.process_index() for d in devices):
         raise ValueError(
             f"`devices` must be local to this process (jax.local_devices()); got {devices}."
+        )
+    if devices[0].platform == "cpu" and len(devices) > 1 and len(devices) >= usable_cpus():
+        warnings.warn(
+            f"Sharding a sweep over {len(devices)} CPU devices on {usable_cpus()} usable "
+            "cores can hang for good if `fn` calls batched LAPACK (solve, eigh, ...): see "
+            "jaxspin._sweep._default_devices. Use at most one device fewer than the cores.",
+            RuntimeWarning,
+            stacklevel=3,
         )
     return devices
 
@@ -417,6 +447,10 @@ def _run_chunks(
     """Compute chunks ``todo`` into ``out`` (and ``ckpt``), one compiled function for
     all of them; chunk ``i + 1`` is dispatched before chunk ``i`` is copied to host."""
     block, padded = _layout(chunk, len(devices), block_size)
+    # On accelerators the next chunk computes while the previous one is copied to host and
+    # written. Not on CPU: both would run on the same cores (nothing to gain), and two
+    # executions in flight could block two threads of XLA's CPU pool (see _default_devices).
+    depth = 1 if devices[0].platform == "cpu" else 2
     mesh = Mesh(np.asarray(devices), ("points",))
     sharding = NamedSharding(mesh, PartitionSpec("points"))
 
@@ -426,10 +460,13 @@ def _run_chunks(
     spec = PartitionSpec("points")
     run = jax.jit(jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False))
     abstract = [jax.ShapeDtypeStruct((padded,), c.dtype, sharding=sharding) for c in g.coords]
+    t0 = time.perf_counter()
     compiled = run.lower(*abstract).compile()
+    compile_s = time.perf_counter() - t0
     _check_chunk_fits(
         compiled,
         devices,
+        depth,
         f"One chunk of sweep '{desc}' ({padded} points, "
         f"{block} per block on each of {len(devices)} device(s))",
     )
@@ -456,22 +493,37 @@ def _run_chunks(
             ckpt.write(i, host)
 
     done_before = total - sum(stop - start for start, stop in map(bounds, todo))
+    computed = 0
     with Progress(total, desc, "points", enabled=progress, initial=done_before) as bar:
         t0 = time.perf_counter()
-        computed = 0
-        pending = None
-        for i in [*todo, None]:
-            launched = None if i is None else (i, launch(i))
-            if pending is not None:
-                j, results = pending
-                store(j, results)
-                start, stop = bounds(j)
-                computed += stop - start
-                rate = computed / max(time.perf_counter() - t0, 1e-9)
-                bar.update(stop - start, postfix=f"chunk {j + 1}/{n_chunks}, {rate:.3g} points/s")
-                if on_chunk is not None:
-                    on_chunk(j, n_chunks)
-            pending = launched
+
+        def finish(i: int, results: list[jax.Array]) -> None:
+            nonlocal computed
+            store(i, results)
+            start, stop = bounds(i)
+            computed += stop - start
+            rate = computed / max(time.perf_counter() - t0, 1e-9)
+            bar.update(stop - start, postfix=f"chunk {i + 1}/{n_chunks}, {rate:.3g} points/s")
+            if on_chunk is not None:
+                on_chunk(i, n_chunks)
+
+        in_flight: collections.deque = collections.deque()
+        for i in todo:
+            in_flight.append((i, launch(i)))
+            if len(in_flight) == depth:
+                finish(*in_flight.popleft())
+        while in_flight:
+            finish(*in_flight.popleft())
+    run_s = time.perf_counter() - t0
+    _log.info(
+        "sweep %r: %d points in %.3f s on %d %s device(s), after %.3f s trace+compile",
+        desc,
+        computed,
+        run_s,
+        len(devices),
+        devices[0].platform,
+        compile_s,
+    )
 
 
 @contextlib.contextmanager
@@ -484,9 +536,9 @@ def _note(text: str):
         raise
 
 
-def _check_chunk_fits(compiled: Any, devices: list[jax.Device], what: str) -> None:
+def _check_chunk_fits(compiled: Any, devices: list[jax.Device], depth: int, what: str) -> None:
     """Refuse a chunk whose compiled buffers exceed a device's free memory. Inputs and
-    outputs count twice (two chunks in flight); CPU devices share the host's RAM."""
+    outputs count ``depth`` times (chunks in flight); CPU devices share the host's RAM."""
     try:
         stats = compiled.memory_analysis()
     except Exception:  # pragma: no cover - backend without memory analysis
@@ -494,7 +546,7 @@ def _check_chunk_fits(compiled: Any, devices: list[jax.Device], what: str) -> No
     if stats is None:  # pragma: no cover
         return
     io = stats.argument_size_in_bytes + stats.output_size_in_bytes
-    need = 2 * io + stats.temp_size_in_bytes
+    need = depth * io + stats.temp_size_in_bytes
     if devices[0].platform == "cpu":
         need *= len(devices)
     check_fits(need, what, device=devices[0])

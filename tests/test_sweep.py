@@ -25,11 +25,20 @@ from jaxspin._sweep_result import SweepResult, load_sweep
 
 
 def kernel(a, b, c=0.25):
-    """Solve M x = r for a 3x3 M(a, b) (diagonally dominant, so always regular)."""
+    """Solve M x = r for a 3x3 M(a, b) (diagonally dominant, so regular) with the adjugate:
+    no LAPACK call, so the 4-device test cannot meet jaxlib's CPU LAPACK hang (see
+    jaxspin._sweep._default_devices)."""
     m = jnp.array([[4.0 + a, b, c], [a * b, 5.0, -a], [c, jnp.sin(b), 6.0 + a * a]])
     r = jnp.array([1.0, a, jnp.cos(b)])
-    x = jnp.linalg.solve(m, r)
+    cols = [jnp.cross(m[1], m[2]), jnp.cross(m[2], m[0]), jnp.cross(m[0], m[1])]
+    x = (r[0] * cols[0] + r[1] * cols[1] + r[2] * cols[2]) / jnp.dot(m[0], cols[0])
     return {"x": x, "energy": jnp.exp(-a) * jnp.dot(x, r)}
+
+
+def numpy_solve(a, b, c=0.25):
+    """The same x, independently: numpy.linalg.solve point by point."""
+    m = np.array([[4.0 + a, b, c], [a * b, 5.0, -a], [c, np.sin(b), 6.0 + a * a]])
+    return np.linalg.solve(m, np.array([1.0, a, np.cos(b)]))
 
 
 class Outputs(eqx.Module):
@@ -63,9 +72,9 @@ def test_product_equals_vmap():
     assert r["x"].shape == (23, 17, 3) and r["energy"].shape == (23, 17)
     assert_matches_vmap(r["x"], ref["x"])
     assert_matches_vmap(r["energy"], ref["energy"])
-    # Indexing: point (i, j) is kernel(A[i], B[j]).
-    x_17_5 = kernel(jnp.asarray(A[17]), jnp.asarray(B[5]))["x"]
-    assert_matches_vmap(r["x"][17, 5], x_17_5)
+    # Indexing: point (i, j) is the solution at (A[i], B[j]), computed independently.
+    expected = np.array([[numpy_solve(a, b) for b in B] for a in A])
+    np.testing.assert_allclose(r["x"], expected, rtol=1e-13, atol=1e-15)
 
 
 def test_default_options_three_coords():
@@ -284,10 +293,12 @@ def test_bad_input(kwargs, match):
 _FOUR_DEVICES = """
 import sys
 import jaxspin  # noqa: F401
+import warnings
 import jax, jax.numpy as jnp, numpy as np
 sys.path.insert(0, {tests!r})
 from test_sweep import A, B, kernel
-from jaxspin._sweep import sweep
+from jaxspin._config import _usable_cpus
+from jaxspin._sweep import _default_devices, sweep
 
 assert len(jax.devices()) == 4, jax.devices()
 spread = set()  # how many devices each chunk's inputs were sharded over
@@ -297,7 +308,13 @@ def spy(x, device=None, *args, **kwargs):
     return device_put(x, device, *args, **kwargs)
 jax.device_put = spy
 grid = {{"a": A, "b": B}}
-sharded = sweep(kernel, grid, chunk_size=96, block_size=8, checkpoint={ckpt!r}, progress=False)
+cpus = _usable_cpus()
+assert len(_default_devices()) == min(4, max(1, cpus - 1))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    sharded = sweep(kernel, grid, chunk_size=96, block_size=8, devices=jax.devices(),
+                    checkpoint={ckpt!r}, progress=False)
+assert any("can hang" in str(w.message) for w in caught) == (cpus <= 4), caught
 one = sweep(kernel, grid, chunk_size=96, block_size=8, devices=jax.devices()[:1], progress=False)
 for k in ("x", "energy"):
     np.testing.assert_array_equal(sharded[k], one[k])
