@@ -280,7 +280,10 @@ def sweep(
             recomputing them; a sweep that differs from the manifest (grid values, chunk
             size, outputs, or the traced computation of ``fn`` including bound constants)
             raises ``ValueError`` naming what differs.
-        devices: the devices each chunk is sharded over; default ``jax.local_devices()``.
+        devices: the devices each chunk is sharded over. Default: ``jax.local_devices()``,
+            except on CPU at most one fewer than the usable cores, because jaxlib's batched
+            LAPACK calls can hang XLA's CPU thread pool otherwise (``_default_devices``;
+            passing more CPU devices warns).
         progress: show a progress bar (:class:`jaxspin._progress.Progress`) on stderr.
         desc: label of the progress bar and of error messages.
         on_chunk: called as ``on_chunk(index, n_chunks)`` after each chunk computed in this
@@ -301,9 +304,9 @@ def sweep(
     it is whenever ``chunk_size / len(devices) >= block_size``.
 
     Memory: the full output lives in host RAM (checked with ``check_fits`` before any
-    work); a device holds two chunks' inputs and outputs (the next chunk is computed while
-    the previous one is copied to host and written) plus one block's intermediates (also
-    checked, from the compiled chunk's memory analysis).
+    work). A device holds one chunk's inputs and outputs (two on GPU/TPU, where the next
+    chunk is computed while the previous one is copied to host and written) plus one
+    block's intermediates; this is checked from the compiled chunk's memory analysis.
 
     Multi-host: with ``jax.process_count() > 1`` (each host started the same script and
     called ``jax.distributed.initialize(coordinator_address, num_processes, process_id)``

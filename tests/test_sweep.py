@@ -346,3 +346,71 @@ def test_four_devices_identical(tmp_path):
         for k in ("x", "energy"):
             np.testing.assert_array_equal(four[k], here[k])
             assert_matches_vmap(four[k], ref[k])
+
+
+_HOST = """
+import hashlib, json, pathlib, sys, time
+import jaxspin  # noqa: F401
+import jax, numpy as np
+sys.path.insert(0, {tests!r})
+from test_sweep import A, B, kernel
+import jaxspin._sweep, jaxspin._sweep_checkpoint
+
+process = {process}
+jax.process_count = lambda: 2  # pretend to be process `process` of a 2-host run
+jax.process_index = lambda: process
+
+
+def file_barrier(name):  # stands in for multihost_utils.sync_global_devices
+    tag = hashlib.sha256(name.encode()).hexdigest()[:16]
+    pathlib.Path({barriers!r}, f"{{tag}}.{{process}}").touch()
+    while not all(pathlib.Path({barriers!r}, f"{{tag}}.{{q}}").exists() for q in (0, 1)):
+        time.sleep(0.02)
+
+
+jaxspin._sweep.barrier = jaxspin._sweep_checkpoint.barrier = file_barrier
+computed = []
+r = jaxspin._sweep.sweep(kernel, {{"a": A, "b": B}}, chunk_size=50, block_size=8,
+                         checkpoint={ckpt!r}, progress=False,
+                         on_chunk=lambda i, n: computed.append(i))
+np.savez({out!r}.format(process), x=r["x"], energy=r["energy"])
+print(json.dumps(computed))
+"""
+
+
+def test_multihost_protocol(tmp_path):
+    """Two processes that believe they are hosts 0 and 1 of a multi-host run (process count
+    and barrier stubbed, everything else real) split the chunks and assemble the same
+    result as one process."""
+    (tmp_path / "barriers").mkdir()
+    env = dict(os.environ, JAX_PLATFORMS="cpu", JAXSPIN_PROGRESS="0")
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                textwrap.dedent(_HOST).format(
+                    tests=str(Path(__file__).parent),
+                    process=p,
+                    barriers=str(tmp_path / "barriers"),
+                    ckpt=str(tmp_path / "ckpt"),
+                    out=str(tmp_path / "host{}.npz"),
+                ),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for p in (0, 1)
+    ]
+    outputs = [proc.communicate(timeout=300) for proc in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, out + err
+    # 391 points in chunks of 50: 8 chunks, dealt round-robin.
+    assert [json.loads(out) for out, _ in outputs] == [[0, 2, 4, 6], [1, 3, 5, 7]]
+    one = sweep(kernel, {"a": A, "b": B}, chunk_size=50, block_size=8, progress=False)
+    for p in (0, 1):
+        with np.load(tmp_path / f"host{p}.npz") as host:
+            np.testing.assert_array_equal(host["x"], one["x"])
+            np.testing.assert_array_equal(host["energy"], one["energy"])
