@@ -101,15 +101,13 @@ class SweepResult:
         def unit(n):
             return f"  [{self.units[n]}]" if n in self.units else ""
 
-        lines = [
-            f"SweepResult {self.name!r}: "
-            + " x ".join(f"{n} {d}" for d, n in zip(self.dims, self.shape, strict=True))
-            + " points"
-        ]
-        lines.append("  coords:")
+        size = int(np.prod(self.shape))
+        axes = " x ".join(f"{d} {n}" for d, n in zip(self.dims, self.shape, strict=True))
+        lines = [f"SweepResult {self.name!r}: {axes} ({size} points)", "  coords:"]
         for n, c in self.coords.items():
-            span = f"{c.min():.6g} .. {c.max():.6g}" if c.dtype.kind in "biuf" else ""
-            lines.append(f"    {n} ({self.coord_dim(n)}): {c.dtype} {span}{unit(n)}")
+            span = f" {c.min():.6g} .. {c.max():.6g}" if c.dtype.kind in "biuf" else ""
+            along = "" if self.coord_dim(n) == n else f" (along {self.coord_dim(n)})"
+            lines.append(f"    {n}{along}: {c.dtype}{span}{unit(n)}")
         lines.append("  outputs:")
         for n, v in self.outputs.items():
             lines.append(f"    {n}: {v.dtype}{list(v.shape)}{unit(n)}")
