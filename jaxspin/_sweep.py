@@ -450,10 +450,7 @@ def _run_chunks(
     """Compute chunks ``todo`` into ``out`` (and ``ckpt``), one compiled function for
     all of them; chunk ``i + 1`` is dispatched before chunk ``i`` is copied to host."""
     block, padded = _layout(chunk, len(devices), block_size)
-    # On accelerators the next chunk computes while the previous one is copied to host and
-    # written. Not on CPU: both would run on the same cores (nothing to gain), and two
-    # executions in flight could block two threads of XLA's CPU pool (see _default_devices).
-    depth = 1 if devices[0].platform == "cpu" else 2
+    depth = _chunks_in_flight(devices[0].platform)
     mesh = Mesh(np.asarray(devices), ("points",))
     sharding = NamedSharding(mesh, PartitionSpec("points"))
 
@@ -537,6 +534,13 @@ def _note(text: str):
     except jax.errors.JaxRuntimeError as e:
         e.add_note(text)
         raise
+
+
+def _chunks_in_flight(platform: str) -> int:
+    """On accelerators the next chunk computes while the previous one is copied to host and
+    written. Not on CPU: both would run on the same cores (nothing to gain), and two
+    executions in flight could block two threads of XLA's CPU pool (see _default_devices)."""
+    return 1 if platform == "cpu" else 2
 
 
 def _check_chunk_fits(compiled: Any, devices: list[jax.Device], depth: int, what: str) -> None:

@@ -88,7 +88,10 @@ class Checkpoint:
         multi-host run process 0 writes the manifest and every process then checks it.
         """
         self.directory.mkdir(parents=True, exist_ok=True)
-        if n_processes > 1:
+        if n_processes == 1:  # leftovers of a run killed while writing (never read)
+            for tmp in self.directory.glob("*.tmp.*"):
+                tmp.unlink(missing_ok=True)
+        else:  # process 0 writes the manifest, then everyone checks it
             if process == 0 and self._manifest_on_disk() is None:
                 self._write_manifest(manifest_for(chunk_size or default_chunk))
             barrier("jaxspin.sweep: manifest")

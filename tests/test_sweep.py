@@ -414,3 +414,69 @@ def test_multihost_protocol(tmp_path):
         with np.load(tmp_path / f"host{p}.npz") as host:
             np.testing.assert_array_equal(host["x"], one["x"])
             np.testing.assert_array_equal(host["energy"], one["energy"])
+
+
+def test_interrupted_write_leaves_no_chunk(tmp_path, monkeypatch):
+    """Ctrl-C while a chunk file is being written: that chunk is absent (not half there),
+    the leftover temporary file is removed on resume, and the numbers are unchanged."""
+    grid = {"a": A[:10], "b": B[:10]}
+    full = sweep(kernel, grid, chunk_size=20, progress=False)
+    savez, calls = np.savez, []
+
+    def savez_then_interrupt(f, **arrays):
+        calls.append(1)
+        if len(calls) == 3:
+            f.write(b"partial")
+            raise KeyboardInterrupt
+        savez(f, **arrays)
+
+    monkeypatch.setattr(np, "savez", savez_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        sweep(kernel, grid, chunk_size=20, checkpoint=tmp_path, progress=False)
+    monkeypatch.setattr(np, "savez", savez)
+    assert sorted(p.name for p in tmp_path.glob("chunk_*.npz")) == [
+        "chunk_0000000.npz",
+        "chunk_0000001.npz",
+    ]
+    assert len(list(tmp_path.glob("*.tmp.*"))) == 1
+    finished = []
+    r = sweep(
+        kernel, grid, checkpoint=tmp_path, progress=False, on_chunk=lambda i, n: finished.append(i)
+    )
+    assert finished == [2, 3, 4] and not list(tmp_path.glob("*.tmp.*"))
+    np.testing.assert_array_equal(r["x"], full["x"])
+
+
+def test_two_chunks_in_flight(monkeypatch):
+    """The accelerator schedule (next chunk dispatched before the previous one is stored)
+    gives the same numbers and calls on_chunk in order."""
+    import jaxspin._sweep
+
+    monkeypatch.setattr(jaxspin._sweep, "_chunks_in_flight", lambda platform: 2)
+    calls = []
+    r = sweep(
+        kernel,
+        {"a": A, "b": B},
+        chunk_size=40,
+        block_size=8,
+        progress=False,
+        on_chunk=lambda i, n: calls.append((i, n)),
+    )
+    assert calls == [(i, 10) for i in range(10)]
+    one = sweep(kernel, {"a": A, "b": B}, chunk_size=40, block_size=8, progress=False)
+    np.testing.assert_array_equal(r["x"], one["x"])
+
+
+def test_default_chunk_size(tmp_path, monkeypatch):
+    """Default: 2**16 points, fewer when a chunk's inputs and outputs would exceed 1/16 of
+    the free memory, rounded down to whole blocks."""
+    grid = {"a": np.linspace(0.0, 1.0, 300), "b": np.linspace(0.0, 1.0, 300)}
+
+    def chunks_of(directory):
+        sweep(lambda a, b: a * b, grid, checkpoint=directory, progress=False)
+        return json.loads((directory / "manifest.json").read_text())["chunk_size"]
+
+    assert chunks_of(tmp_path / "plenty") == 2**16
+    # 8 MiB free: 8 MiB / 16 / (2 inputs + 1 output, 8 bytes each) = 21845 -> 85 blocks of 256.
+    monkeypatch.setenv("JAXSPIN_MEMORY_LIMIT", "8M")
+    assert chunks_of(tmp_path / "tight") == 21760
