@@ -14,6 +14,34 @@ _config.apply()
 # ruff: noqa: E402  (the settings above must precede every JAX computation)
 from . import constants as constants
 from ._config import x64_enabled as x64_enabled
+from ._evolve import (
+    Trajectory as Trajectory,
+    mesolve as mesolve,
+    odesolve as odesolve,
+    propagate as propagate,
+    ratesolve as ratesolve,
+)
+from ._liouvillian import (
+    Lindbladian as Lindbladian,
+    from_real as from_real,
+    to_real as to_real,
+)
+from ._memory import (
+    MemoryBudgetError as MemoryBudgetError,
+    available_memory_bytes as available_memory_bytes,
+    check_fits as check_fits,
+)
+from ._ratematrix import (
+    GTH as GTH,
+    STATIONARY_RESULTS as STATIONARY_RESULTS,
+    AbstractStationarySolver as AbstractStationarySolver,
+    DenseLUStationary as DenseLUStationary,
+    Stationary as Stationary,
+    birth_death_stationary as birth_death_stationary,
+    generator as generator,
+    relaxation_rates as relaxation_rates,
+    stationary_distribution as stationary_distribution,
+)
 from ._spin import (
     SpinOperators as SpinOperators,
     collective_operators as collective_operators,
@@ -26,6 +54,17 @@ from ._spin import (
     spin_m_values as spin_m_values,
     spin_operators as spin_operators,
     total_spin_values as total_spin_values,
+)
+from ._steady import (
+    RESULTS as RESULTS,
+    AbstractSteadyStateSolver as AbstractSteadyStateSolver,
+    DenseLU as DenseLU,
+    Iterative as Iterative,
+    LindbladFactorization as LindbladFactorization,
+    SteadyState as SteadyState,
+    factorize as factorize,
+    linear_response as linear_response,
+    steadystate as steadystate,
 )
 
 

@@ -41,7 +41,7 @@ def as_operator(x: Any, name: str) -> Array:
     arr = jnp.asarray(_to_dense(x))
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
         raise ValueError(f"`{name}` must have shape (..., n, n); got shape {arr.shape}.")
-    return arr.astype(jnp.result_type(arr.dtype, complex_dtype()))
+    return arr.astype(complex_dtype())
 
 
 def as_operators(xs: Any, name: str, n: int) -> Array:
@@ -80,7 +80,7 @@ def as_real(x: Any, name: str, *, ndim_min: int = 0) -> Array:
         arr = jnp.real(arr)
     if arr.ndim < ndim_min:
         raise ValueError(f"`{name}` must have at least {ndim_min} dimensions; got {arr.shape}.")
-    return arr.astype(jnp.result_type(arr.dtype, real_dtype()))
+    return arr.astype(real_dtype())
 
 
 def check_finite(x: Array, name: str) -> Array:

@@ -1,0 +1,78 @@
+"""Batching over leading axes: one single-problem kernel, vmapped, cache-blocked.
+
+Public jaxspin functions accept leading batch dimensions on their array arguments
+(broadcast against each other, NumPy style) and map a single-problem kernel over them.
+Large batches run as ``jax.lax.map(..., batch_size=block_size)``: a ``vmap`` over blocks of
+``block_size`` points executed one block after another, so the intermediates of a block stay
+in cache (measured on CPU: 2-3x faster than one ``vmap`` over 2e5 small problems) and
+peak memory is bounded by one block.
+"""
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+
+DEFAULT_BLOCK_SIZE = 256
+
+
+def batch_shape(args: Sequence[Any], core_ndims: Sequence[int], names: Sequence[str]):
+    """Broadcast batch shape of ``args`` whose trailing ``core_ndims`` are per-problem."""
+    shapes = []
+    for a, k, name in zip(args, core_ndims, names, strict=True):
+        if a is None:
+            continue
+        if a.ndim < k:
+            raise ValueError(f"`{name}` needs at least {k} dimensions; got shape {a.shape}.")
+        shapes.append(a.shape[: a.ndim - k])
+    try:
+        return jnp.broadcast_shapes(*shapes) if shapes else ()
+    except ValueError as err:
+        detail = ", ".join(
+            f"{n}: {a.shape}" for a, n in zip(args, names, strict=True) if a is not None
+        )
+        raise ValueError(f"Batch dimensions do not broadcast ({detail}).") from err
+
+
+def map_batched(
+    kernel: Callable[..., Any],
+    args: Sequence[Any],
+    core_ndims: Sequence[int],
+    names: Sequence[str],
+    *,
+    block_size: int | None = DEFAULT_BLOCK_SIZE,
+) -> Any:
+    """Apply ``kernel`` (one problem) over the broadcast leading dims of ``args``.
+
+    Arguments that are ``None`` or have no batch dimensions are passed unbatched.
+    Returns the kernel's PyTree output with the batch shape prepended to every leaf.
+    """
+    bshape = batch_shape(args, core_ndims, names)
+    if bshape == ():
+        return kernel(*args)
+    size = math.prod(bshape)
+    batched_pos = [
+        i
+        for i, (a, k) in enumerate(zip(args, core_ndims, strict=True))
+        if a is not None and a.ndim > k
+    ]
+    flat = []
+    for i in batched_pos:
+        a, k = args[i], core_ndims[i]
+        core = a.shape[a.ndim - k :]
+        flat.append(jnp.broadcast_to(a, bshape + core).reshape((size,) + core))
+
+    def one(xs):
+        full = list(args)
+        for i, x in zip(batched_pos, xs, strict=True):
+            full[i] = x
+        return kernel(*full)
+
+    if block_size is None or size <= block_size:
+        out = jax.vmap(one)(flat)
+    else:
+        out = jax.lax.map(one, flat, batch_size=block_size)
+    return jax.tree_util.tree_map(lambda o: o.reshape(bshape + o.shape[1:]), out)

@@ -1,0 +1,145 @@
+"""The ``jaxspin`` command line: paper figures and benchmarks.
+
+    jaxspin figures [--only KEY ...] [--out DIR] [--size small|paper]
+    jaxspin bench   [--only KEY ...] [--out DIR] [--quick]
+
+KEY is a paper key (danon11, smirnov24, latta09, deluca16, gong11) or ``engine`` for
+benchmarks. Figures come from the example scripts in ``examples/`` (installed as
+``jaxspin.examples``): each ``examples/<key>.py`` defines
+``make_figures(out_dir, *, size="small", progress=True) -> list[Path]`` writing PNGs whose
+names start with the key, plus the data behind them (``.npz``). Benchmarks come from
+``benchmarks/bench_<key>.py`` (installed as ``jaxspin.benchmarks``), each defining
+``run(quick=False) -> list[dict]`` (a table: one dict per row, ratios against baselines
+measured in the same run) and ``scaling(quick=False) -> dict`` (how the cost grows with
+problem size: keys ``xlabel``, ``sizes``, ``seconds``, optional ``label``/``title``, or
+``curves = {label: (sizes, seconds)}`` for several curves).
+
+The command line exposes all host CPU cores as JAX devices (``JAXSPIN_CPU_DEVICES=auto``)
+unless the environment says otherwise, so sweeps shard over cores.
+"""
+
+import argparse
+import importlib
+import os
+import sys
+import time
+from pathlib import Path
+
+
+PAPERS = ("danon11", "smirnov24", "latta09", "deluca16", "gong11")
+BENCHMARKS = ("engine", *PAPERS)
+
+
+def _load_module(name: str):
+    return importlib.import_module(name)
+
+
+def _figures(args) -> int:
+    keys = args.only or list(PAPERS)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for key in keys:
+        t0 = time.perf_counter()
+        print(f"== {key}: making figures into {out} ({args.size} size)", file=sys.stderr)
+        try:
+            module = _load_module(f"jaxspin.examples.{key}")
+        except ModuleNotFoundError as err:
+            print(f"   {key}: no example module ({err})", file=sys.stderr)
+            failed.append(key)
+            continue
+        paths = module.make_figures(out, size=args.size, progress=not args.quiet)
+        dt = time.perf_counter() - t0
+        for p in paths:
+            print(f"   wrote {p}")
+        print(f"== {key}: {len(paths)} files in {dt:.1f} s", file=sys.stderr)
+    if failed:
+        print(f"missing example modules: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _bench(args) -> int:
+    import jax
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = args.only or list(BENCHMARKS)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = jax.devices()[0]
+    device_desc = f"{device.platform}:{device.device_kind} x{len(jax.devices())}"
+    report = [f"# jaxspin bench on {device_desc}\n"]
+    for key in keys:
+        try:
+            module = _load_module(f"jaxspin.benchmarks.bench_{key}")
+        except ModuleNotFoundError as err:
+            print(f"{key}: no benchmark module ({err})", file=sys.stderr)
+            continue
+        print(f"== benchmark {key} on {device_desc}", file=sys.stderr)
+        rows = module.run(quick=args.quick)
+        report.append(f"## {key}\n")
+        if rows:
+            cols = list(rows[0])
+            report.append("| " + " | ".join(cols) + " |")
+            report.append("|" + "---|" * len(cols))
+            for row in rows:
+                report.append("| " + " | ".join(_fmt(row.get(c)) for c in cols) + " |")
+            report.append("")
+        if hasattr(module, "scaling"):
+            sc = module.scaling(quick=args.quick)
+            fig, ax = plt.subplots(figsize=(5.5, 4))
+            curves = sc.get("curves") or {sc.get("label", key): (sc["sizes"], sc["seconds"])}
+            for label, (sizes, seconds) in curves.items():
+                ax.loglog(sizes, seconds, "o-", label=label)
+            ax.set_xlabel(sc["xlabel"])
+            ax.set_ylabel("wall time [s]")
+            ax.set_title(sc.get("title", f"{key}: cost vs size") + f"\n({device_desc})")
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend()
+            fig.tight_layout()
+            path = out / f"bench_{key}_scaling.png"
+            fig.savefig(path, dpi=130)
+            plt.close(fig)
+            print(f"   wrote {path}")
+    (out / "bench_report.md").write_text("\n".join(report) + "\n")
+    print(f"   wrote {out / 'bench_report.md'}")
+    return 0
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return "" if value is None else str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("JAXSPIN_CPU_DEVICES", "auto")
+    import jaxspin  # noqa: F401  (apply process settings before JAX starts)
+
+    parser = argparse.ArgumentParser(prog="jaxspin", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    fig = sub.add_parser("figures", help="make the papers' figures (PNG + data)")
+    fig.add_argument("--only", nargs="+", choices=PAPERS, metavar="KEY", help="paper keys")
+    fig.add_argument("--out", default="figures", help="output directory (default: figures)")
+    fig.add_argument(
+        "--size",
+        choices=("small", "paper"),
+        default="small",
+        help="small: minutes on 2 CPU cores (default); paper: the papers' resolution",
+    )
+    fig.add_argument("--quiet", action="store_true", help="no progress bars")
+    bench = sub.add_parser("bench", help="run the benchmarks and draw cost vs size")
+    bench.add_argument("--only", nargs="+", choices=BENCHMARKS, metavar="KEY")
+    bench.add_argument("--out", default="bench", help="output directory (default: bench)")
+    bench.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    args = parser.parse_args(argv)
+    if args.command == "figures":
+        return _figures(args)
+    return _bench(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
