@@ -28,6 +28,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import ArrayLike, PyTree
 
+from ._batching import DEFAULT_BLOCK_SIZE
 from ._config import _usable_cpus as usable_cpus
 from ._memory import available_memory_bytes, check_fits, format_bytes
 from ._progress import Progress
@@ -37,7 +38,7 @@ from ._sweep_result import SweepResult, check_units, output_names
 
 _log = logging.getLogger("jaxspin.sweep")
 _MAX_CHUNK = 2**16  # default cap on points per chunk (checkpoint and progress granularity)
-_CPU_BLOCK = 256  # default cache block on CPU: fastest measured (benchmarks/sweep.py)
+_CPU_BLOCK = DEFAULT_BLOCK_SIZE  # default cache block on CPU (see benchmarks/sweep.py)
 
 
 # ----------------------------------------------------------------------------- the grid
@@ -154,26 +155,9 @@ def _trace(point: Callable, grid: _Grid) -> tuple[PyTree[jax.ShapeDtypeStruct], 
 # ------------------------------------------------------------------------ chunk and block
 
 
-def _default_devices() -> list[jax.Device]:
-    """All local devices, except on CPU: at most one fewer than the usable cores.
-
-    jaxlib's batched LAPACK kernels (the LU of ``jnp.linalg.solve``, ``eigh``, ...) split
-    their batch into tasks on XLA's CPU thread pool (one thread per usable core, shared by
-    all CPU devices) and block until those finish. When every pool thread is such a waiter,
-    the process hangs for good: measured here with jax 0.10.2, a sweep of a 16x16 complex
-    solve sharded over 2 CPU devices on 2 cores hung in 2 of 6 runs. Each CPU device runs
-    one such call at a time (jaxspin disables XLA's concurrent CPU scheduler and a CPU sweep
-    keeps one chunk in flight), so leaving one thread free rules the hang out.
-    """
-    devices = list(jax.local_devices())
-    if devices[0].platform == "cpu":
-        devices = devices[: max(1, usable_cpus() - 1)]
-    return devices
-
-
 def _check_devices(devices: Sequence[jax.Device] | None) -> list[jax.Device]:
     if devices is None:
-        return _default_devices()
+        return list(jax.local_devices())
     devices = list(devices)
     if not devices or not all(isinstance(d, jax.Device) for d in devices):
         raise ValueError(f"`devices` must be a non-empty sequence of jax.Device; got {devices}.")
@@ -185,15 +169,40 @@ def _check_devices(devices: Sequence[jax.Device] | None) -> list[jax.Device]:
         raise ValueError(
             f"`devices` must be local to this process (jax.local_devices()); got {devices}."
         )
-    if devices[0].platform == "cpu" and len(devices) > 1 and len(devices) >= usable_cpus():
-        warnings.warn(
-            f"Sharding a sweep over {len(devices)} CPU devices on {usable_cpus()} usable "
-            "cores can hang for good if `fn` calls batched LAPACK (solve, eigh, ...): see "
-            "jaxspin._sweep._default_devices. Use at most one device fewer than the cores.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
     return devices
+
+
+def _lapack_safe_devices(
+    lowered: Any, devices: list[jax.Device], given: bool, desc: str
+) -> list[jax.Device]:
+    """The CPU devices on which a chunk calling jaxlib's LAPACK kernels cannot hang.
+
+    jaxlib's batched LAPACK kernels (custom calls ``lapack_*``: the LU of
+    ``jnp.linalg.solve`` and of lineax, ``eigh``, ...) split their batch into tasks on
+    XLA's CPU thread pool (one thread per usable core, shared by all CPU devices) and block
+    until those finish. When every pool thread is such a waiter, the process hangs for
+    good: measured with jax 0.10.2, a sweep of a 16x16 complex solve sharded over 2 CPU
+    devices on 2 cores hung in 2 of 6 runs. A CPU device runs one such call at a time
+    (jaxspin turns off XLA's concurrent CPU scheduler, and a CPU sweep keeps one chunk in
+    flight), so with at most ``cores - 1`` devices one thread stays free and the hang
+    cannot happen. Kernels without LAPACK calls keep every device.
+    """
+    cores = usable_cpus()
+    if devices[0].platform != "cpu" or len(devices) < max(cores, 2):
+        return devices
+    if "lapack_" not in lowered.as_text():
+        return devices
+    if given:
+        warnings.warn(
+            f"Sweep '{desc}': `fn` calls LAPACK, and sharding it over {len(devices)} CPU "
+            f"devices on {cores} usable cores can hang for good (see "
+            "jaxspin._sweep._lapack_safe_devices). Pass at most one device fewer than the "
+            "cores, or leave `devices` unset.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return devices
+    return devices[: max(1, cores - 1)]
 
 
 def _host_device() -> jax.Device | None:
@@ -281,9 +290,10 @@ def sweep(
             size, outputs, or the traced computation of ``fn`` including bound constants)
             raises ``ValueError`` naming what differs.
         devices: the devices each chunk is sharded over. Default: ``jax.local_devices()``,
-            except on CPU at most one fewer than the usable cores, because jaxlib's batched
-            LAPACK calls can hang XLA's CPU thread pool otherwise (``_default_devices``;
-            passing more CPU devices warns).
+            except that a kernel calling LAPACK (``jnp.linalg.solve``, lineax, ``eigh``,
+            ...) gets at most ``cores - 1`` CPU devices, because jaxlib's batched LAPACK
+            calls can hang XLA's CPU thread pool otherwise (``_lapack_safe_devices``;
+            passing more such CPU devices explicitly warns).
         progress: show a progress bar (:class:`jaxspin._progress.Progress`) on stderr.
         desc: label of the progress bar and of error messages.
         on_chunk: called as ``on_chunk(index, n_chunks)`` after each chunk computed in this
@@ -327,7 +337,7 @@ def sweep(
     if not callable(fn):
         raise ValueError(f"`fn` must be callable; got {type(fn).__name__}.")
     g = _as_grid(grid, product)
-    devices = _check_devices(devices)
+    devices_arg, devices = devices, _check_devices(devices)
     _check_positive(chunk_size, "chunk_size")
     _check_positive(block_size, "block_size")
     process, n_processes = jax.process_index(), jax.process_count()
@@ -410,6 +420,7 @@ def sweep(
             ckpt,
             devices,
             block_size,
+            devices_given=devices_arg is not None,
             chunk=chunk,
             n_chunks=n_chunks,
             total=sum(stop - start for start, stop in map(bounds, mine)),
@@ -430,6 +441,26 @@ def sweep(
     return SweepResult(g.dims, coords, values, units, _fn_name(fn))
 
 
+def _lower(
+    point: Callable, g: _Grid, devices: list[jax.Device], chunk: int, block_size: int | None
+) -> tuple[Any, NamedSharding, int, int]:
+    """The chunk program, lowered: shard the padded chunk over ``devices`` (1-D mesh), and
+    on each device ``lax.map`` blocks of ``block`` points through ``vmap(point)``. Returns
+    it with the input sharding, the block size and the padded chunk length."""
+    block, padded = _layout(chunk, len(devices), block_size)
+    mesh = Mesh(np.asarray(devices), ("points",))
+    spec = PartitionSpec("points")
+    sharding = NamedSharding(mesh, spec)
+
+    def local(*args):  # always lax.map (even for one block): the same code on every layout
+        return jax.lax.map(lambda xs: point(*xs), args, batch_size=block)
+
+    # check_vma=False: equinox's error_if (a cond with unvarying branches) fails the check.
+    run = jax.jit(jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False))
+    abstract = [jax.ShapeDtypeStruct((padded,), c.dtype, sharding=sharding) for c in g.coords]
+    return run.lower(*abstract), sharding, block, padded
+
+
 def _run_chunks(
     point: Callable,
     g: _Grid,
@@ -440,6 +471,7 @@ def _run_chunks(
     devices: list[jax.Device],
     block_size: int | None,
     *,
+    devices_given: bool,
     chunk: int,
     n_chunks: int,
     total: int,
@@ -449,19 +481,14 @@ def _run_chunks(
 ) -> None:
     """Compute chunks ``todo`` into ``out`` (and ``ckpt``), one compiled function for
     all of them; chunk ``i + 1`` is dispatched before chunk ``i`` is copied to host."""
-    block, padded = _layout(chunk, len(devices), block_size)
     depth = _chunks_in_flight(devices[0].platform)
-    mesh = Mesh(np.asarray(devices), ("points",))
-    sharding = NamedSharding(mesh, PartitionSpec("points"))
-
-    def local(*args):
-        return jax.lax.map(lambda xs: point(*xs), args, batch_size=block)
-
-    spec = PartitionSpec("points")
-    run = jax.jit(jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False))
-    abstract = [jax.ShapeDtypeStruct((padded,), c.dtype, sharding=sharding) for c in g.coords]
+    lowered, sharding, block, padded = _lower(point, g, devices, chunk, block_size)
+    safe = _lapack_safe_devices(lowered, devices, devices_given, desc)
+    if safe != devices:
+        devices = safe
+        lowered, sharding, block, padded = _lower(point, g, devices, chunk, block_size)
     t0 = time.perf_counter()
-    compiled = run.lower(*abstract).compile()
+    compiled = lowered.compile()
     compile_s = time.perf_counter() - t0
     _check_chunk_fits(
         compiled,
@@ -539,7 +566,7 @@ def _note(text: str):
 def _chunks_in_flight(platform: str) -> int:
     """On accelerators the next chunk computes while the previous one is copied to host and
     written. Not on CPU: both would run on the same cores (nothing to gain), and two
-    executions in flight could block two threads of XLA's CPU pool (see _default_devices)."""
+    executions in flight could block two threads of XLA's CPU pool (_lapack_safe_devices)."""
     return 1 if platform == "cpu" else 2
 
 

@@ -26,8 +26,8 @@ from jaxspin._sweep_result import SweepResult, load_sweep
 
 def kernel(a, b, c=0.25):
     """Solve M x = r for a 3x3 M(a, b) (diagonally dominant, so regular) with the adjugate:
-    no LAPACK call, so the 4-device test cannot meet jaxlib's CPU LAPACK hang (see
-    jaxspin._sweep._default_devices)."""
+    no LAPACK call, so a sweep shards it over every CPU device (see
+    jaxspin._sweep._lapack_safe_devices)."""
     m = jnp.array([[4.0 + a, b, c], [a * b, 5.0, -a], [c, jnp.sin(b), 6.0 + a * a]])
     r = jnp.array([1.0, a, jnp.cos(b)])
     cols = [jnp.cross(m[1], m[2]), jnp.cross(m[2], m[0]), jnp.cross(m[0], m[1])]
@@ -292,34 +292,43 @@ def test_bad_input(kwargs, match):
 
 _FOUR_DEVICES = """
 import sys
-import jaxspin  # noqa: F401
 import warnings
+import jaxspin  # noqa: F401
 import jax, jax.numpy as jnp, numpy as np
 sys.path.insert(0, {tests!r})
 from test_sweep import A, B, kernel
 from jaxspin._config import _usable_cpus
-from jaxspin._sweep import _default_devices, sweep
+from jaxspin._sweep import sweep
 
 assert len(jax.devices()) == 4, jax.devices()
-spread = set()  # how many devices each chunk's inputs were sharded over
+spread = []  # how many devices each chunk's inputs were sharded over
 device_put = jax.device_put
 def spy(x, device=None, *args, **kwargs):
-    spread.add(len(getattr(device, "device_set", ())))
+    spread.append(len(getattr(device, "device_set", ())))
     return device_put(x, device, *args, **kwargs)
 jax.device_put = spy
 grid = {{"a": A, "b": B}}
-cpus = _usable_cpus()
-assert len(_default_devices()) == min(4, max(1, cpus - 1))
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    sharded = sweep(kernel, grid, chunk_size=96, block_size=8, devices=jax.devices(),
-                    checkpoint={ckpt!r}, progress=False)
-assert any("can hang" in str(w.message) for w in caught) == (cpus <= 4), caught
+sharded = sweep(kernel, grid, chunk_size=96, block_size=8, checkpoint={ckpt!r}, progress=False)
+assert set(spread) == {{4}}, spread  # default: every device
 one = sweep(kernel, grid, chunk_size=96, block_size=8, devices=jax.devices()[:1], progress=False)
+assert set(spread) == {{4, 1}}, spread
 for k in ("x", "energy"):
     np.testing.assert_array_equal(sharded[k], one[k])
-assert spread == {{4, 1}}, spread
 np.savez({out!r}, x=sharded["x"], energy=sharded["energy"])
+
+# A kernel calling LAPACK gets at most cores - 1 CPU devices (jaxlib's pool hang), and
+# asking for more warns. Block size 1: a batch of one LU is never split over the pool.
+cpus = _usable_cpus()
+def lapack(a, b):
+    return jnp.linalg.solve(jnp.array([[2.0 + a, b], [b, 3.0]]), jnp.array([1.0, a]))
+small = {{"a": A[:3], "b": B[:3]}}
+spread.clear()
+sweep(lapack, small, block_size=1, progress=False)
+assert set(spread) == {{4 if cpus > 4 else max(1, cpus - 1)}}, (spread, cpus)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    sweep(lapack, small, block_size=1, devices=jax.devices(), progress=False)
+assert any("can hang" in str(w.message) for w in caught) == (cpus <= 4), caught
 print("ok", len(jax.devices()))
 """
 
