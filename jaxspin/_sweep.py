@@ -2,11 +2,14 @@
 
 :func:`sweep` is the one place in jaxspin that batches a kernel over many parameter points
 (up to ~1e8). It splits the flattened grid into *chunks* of bounded size; each chunk is
-padded to a fixed shape, sharded over the local devices (a 1-D ``jax.sharding.Mesh`` and
-``jax.shard_map``), evaluated by one compiled function (compiled once, reused for every
-chunk) that *cache-blocks* the points on each device with ``jax.lax.map(vmap(fn),
+padded to a fixed shape, sharded over the local devices (a 1-D ``jax.sharding.Mesh``),
+evaluated by one compiled function (compiled once, reused for every chunk) that
+*cache-blocks* the points on each device with ``jax.lax.map(vmap(fn),
 batch_size=block_size)``, and copied to host NumPy. Finished chunks can be written to a
 checkpoint directory so that an interrupted sweep resumes where it stopped.
+
+``jaxspin._batching`` maps a kernel over the leading axes of arrays inside one ``jit``;
+this module is the host-level layer above it: chunks, devices, files, progress.
 """
 
 import collections
@@ -444,20 +447,26 @@ def sweep(
 def _lower(
     point: Callable, g: _Grid, devices: list[jax.Device], chunk: int, block_size: int | None
 ) -> tuple[Any, NamedSharding, int, int]:
-    """The chunk program, lowered: shard the padded chunk over ``devices`` (1-D mesh), and
-    on each device ``lax.map`` blocks of ``block`` points through ``vmap(point)``. Returns
-    it with the input sharding, the block size and the padded chunk length."""
-    block, padded = _layout(chunk, len(devices), block_size)
-    mesh = Mesh(np.asarray(devices), ("points",))
-    spec = PartitionSpec("points")
-    sharding = NamedSharding(mesh, spec)
+    """The chunk program, lowered. Inputs are ``(len(devices), local)`` arrays sharded
+    along their first axis (device ``k`` holds flat points ``k*local .. (k+1)*local - 1``);
+    ``vmap`` over that axis of ``lax.map(vmap(point), batch_size=block)`` over the second,
+    which XLA partitions into one independent loop per device. Returns the lowered program,
+    the input sharding, the block size and the padded chunk length.
 
-    def local(*args):  # always lax.map (even for one block): the same code on every layout
+    This is plain ``jit`` with shardings, not ``shard_map``: inside ``shard_map`` (jax 0.10)
+    ``eqx.error_if`` fails the replication check and lineax rejects its own vectors (their
+    types carry the manual mesh), and jaxspin's kernels use both.
+    """
+    block, padded = _layout(chunk, len(devices), block_size)
+    local = padded // len(devices)
+    sharding = NamedSharding(Mesh(np.asarray(devices), ("points",)), PartitionSpec("points"))
+
+    def on_device(*args):  # always lax.map (even for one block): the same code on any layout
         return jax.lax.map(lambda xs: point(*xs), args, batch_size=block)
 
-    # check_vma=False: equinox's error_if (a cond with unvarying branches) fails the check.
-    run = jax.jit(jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False))
-    abstract = [jax.ShapeDtypeStruct((padded,), c.dtype, sharding=sharding) for c in g.coords]
+    run = jax.jit(jax.vmap(on_device), in_shardings=sharding, out_shardings=sharding)
+    shape = (len(devices), local)
+    abstract = [jax.ShapeDtypeStruct(shape, c.dtype, sharding=sharding) for c in g.coords]
     return run.lower(*abstract), sharding, block, padded
 
 
@@ -506,14 +515,14 @@ def _run_chunks(
         start, stop = bounds(i)
         # Padding repeats the chunk's last point: a valid input, never NaN or 0/0.
         flat = np.minimum(np.arange(start, start + padded), stop - 1)
-        args = [jax.device_put(x, sharding) for x in g.points(flat)]
+        args = [jax.device_put(x.reshape(len(devices), -1), sharding) for x in g.points(flat)]
         with _note(where(i)):
             return jax.tree.leaves(compiled(*args))
 
     def store(i: int, results: list[jax.Array]) -> None:
         start, stop = bounds(i)
         with _note(where(i)):
-            host = [np.asarray(r)[: stop - start] for r in results]
+            host = [np.asarray(r).reshape(-1, *r.shape[2:])[: stop - start] for r in results]
         for o, h in zip(out, host, strict=True):
             o[start:stop] = h
         if ckpt is not None:

@@ -316,6 +316,19 @@ for k in ("x", "energy"):
     np.testing.assert_array_equal(sharded[k], one[k])
 np.savez({out!r}, x=sharded["x"], energy=sharded["energy"])
 
+# equinox checks and lineax solves work on every device (inside shard_map they do not).
+import equinox as eqx, lineax as lx
+def kidger(a, b):
+    a = eqx.error_if(a, a < -10.0, "a out of range")
+    op = lx.DiagonalLinearOperator(jnp.stack([2.0 + a, 3.0 + b]))
+    return lx.linear_solve(op, jnp.stack([1.0, a]), lx.Diagonal()).value
+spread.clear()
+k4 = sweep(kidger, grid, block_size=8, progress=False)
+k1 = sweep(kidger, grid, block_size=8, devices=jax.devices()[:1], progress=False)
+assert set(spread) == {{4, 1}}, spread
+np.testing.assert_array_equal(k4.values, k1.values)
+np.testing.assert_allclose(k4.values[..., 1], A[:, None] / (3.0 + B[None, :]), rtol=1e-15)
+
 # A kernel calling LAPACK gets at most cores - 1 CPU devices (jaxlib's pool hang), and
 # asking for more warns. Block size 1: a batch of one LU is never split over the pool.
 cpus = _usable_cpus()
