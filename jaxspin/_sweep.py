@@ -185,7 +185,7 @@ def _lapack_safe_devices(
     XLA's CPU thread pool (one thread per usable core, shared by all CPU devices) and block
     until those finish. When every pool thread is such a waiter, the process hangs for
     good: measured with jax 0.10.2, a sweep of a 16x16 complex solve sharded over 2 CPU
-    devices on 2 cores hung in 2 of 6 runs. A CPU device runs one such call at a time
+    devices on 2 cores hung in 3 of 12 runs. A CPU device runs one such call at a time
     (jaxspin turns off XLA's concurrent CPU scheduler, and a CPU sweep keeps one chunk in
     flight), so with at most ``cores - 1`` devices one thread stays free and the hang
     cannot happen. Kernels without LAPACK calls keep every device.
@@ -488,15 +488,16 @@ def _run_chunks(
     desc: str,
     on_chunk: Callable[[int, int], None] | None,
 ) -> None:
-    """Compute chunks ``todo`` into ``out`` (and ``ckpt``), one compiled function for
-    all of them; chunk ``i + 1`` is dispatched before chunk ``i`` is copied to host."""
+    """Compute chunks ``todo`` into ``out`` (and ``ckpt``) with one compiled function for
+    all of them (on accelerators chunk ``i + 1`` is dispatched before chunk ``i`` is
+    copied to host)."""
     depth = _chunks_in_flight(devices[0].platform)
+    t0 = time.perf_counter()
     lowered, sharding, block, padded = _lower(point, g, devices, chunk, block_size)
     safe = _lapack_safe_devices(lowered, devices, devices_given, desc)
     if safe != devices:
         devices = safe
         lowered, sharding, block, padded = _lower(point, g, devices, chunk, block_size)
-    t0 = time.perf_counter()
     compiled = lowered.compile()
     compile_s = time.perf_counter() - t0
     _check_chunk_fits(
