@@ -8,6 +8,7 @@ Eq. (3) for any Lindbladian), :func:`nuclear_coefficients` / :func:`nuclear_rate
 :func:`fixed_points`, :func:`hysteresis`. Fit: :func:`fit_build_up`.
 """
 
+from ._buildup_fit import build_up_curve as build_up_curve, fit_build_up as fit_build_up
 from ._double_dot import DoubleDot as DoubleDot
 from ._feedback import (
     FixedPoints as FixedPoints,

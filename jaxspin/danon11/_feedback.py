@@ -34,6 +34,11 @@ from ._model import AbstractDotModel
 
 Scalar = Float[ArrayLike, ""]
 
+# The electron steady-state/response solver used inside the feedback loops. Here the
+# compile time dominates (the kernel is traced several times: grid, bisection, slope,
+# ODE), and LAPACK's LU compiles about 3x faster than the unrolled LU at equal run time.
+FEEDBACK_SOLVER = DenseLU(unroll_max=0)
+
 
 def build_up(
     model: AbstractDotModel,
@@ -41,7 +46,8 @@ def build_up(
     ts: Float[ArrayLike, " T"],
     k0: Scalar = 0.0,
     *,
-    solver: diffrax.AbstractSolver | None = None,
+    ode_solver: diffrax.AbstractSolver | None = None,
+    solver: AbstractSteadyStateSolver = FEEDBACK_SOLVER,
     rtol: float = 1e-8,
     atol: float = 1e-11,
     max_steps: int = 100_000,
@@ -50,9 +56,9 @@ def build_up(
     """Nuclear polarisation ``⟨K_z⟩(t)`` from ``k0`` at fixed ``B_ext``, saved at ``ts``.
 
     Integrates ``d⟨K_z⟩/dt = model.polarization_rate(⟨K_z⟩, B_ext)`` with
-    :func:`jaxspin.odesolve` (default solver ``diffrax.Tsit5()``: the scalar nuclear
+    :func:`jaxspin.odesolve` (default ``ode_solver=diffrax.Tsit5()``: the scalar nuclear
     equation is not stiff; the electron time scales were eliminated by solving their
-    steady state). ``ts`` in the inverse of the model's frequency unit. Returns a
+    steady state with ``solver`` at every step). ``ts`` in the inverse of the model's frequency unit. Returns a
     :class:`jaxspin.Trajectory` with ``ys`` of shape ``(T,)``. Differentiable in the model
     parameters (used by :func:`fit_build_up`).
     """
@@ -61,14 +67,14 @@ def build_up(
 
     def rhs(t, k, args):
         m, b = args
-        return m.polarization_rate(k, b)
+        return m.polarization_rate(k, b, solver=solver)
 
     return odesolve(
         rhs,
         y0,
         ts,
         (model, jnp.asarray(b_ext, y0.dtype)),
-        solver=diffrax.Tsit5() if solver is None else solver,
+        solver=diffrax.Tsit5() if ode_solver is None else ode_solver,
         rtol=rtol,
         atol=atol,
         max_steps=max_steps,
@@ -156,7 +162,7 @@ def fixed_points(
     model: AbstractDotModel,
     b_ext: Scalar,
     *,
-    solver: AbstractSteadyStateSolver = DenseLU(),
+    solver: AbstractSteadyStateSolver = FEEDBACK_SOLVER,
     grid_size: int = 1025,
     max_roots: int = 8,
     xtol: float = 1e-13,
@@ -184,7 +190,7 @@ def follow_branch(
     b_ext_path: Float[ArrayLike, " s"],
     k0: Scalar = 0.0,
     *,
-    solver: AbstractSteadyStateSolver = DenseLU(),
+    solver: AbstractSteadyStateSolver = FEEDBACK_SOLVER,
     grid_size: int = 1025,
     max_roots: int = 8,
     xtol: float = 1e-13,
@@ -226,7 +232,7 @@ def hysteresis(
     b_ext_values: Float[ArrayLike, " s"],
     k0: Scalar = 0.0,
     *,
-    solver: AbstractSteadyStateSolver = DenseLU(),
+    solver: AbstractSteadyStateSolver = FEEDBACK_SOLVER,
     grid_size: int = 1025,
     max_roots: int = 8,
     progress: bool = False,
