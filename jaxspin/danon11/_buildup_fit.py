@@ -33,6 +33,13 @@ def build_up_curve(
     return build_up(model, b_ext, ts, k0, rtol=rtol, atol=atol).ys
 
 
+def _curve(params: AbstractDotModel, x) -> Float[Array, " T"]:
+    # One module-level function (not a closure per call), so that repeated fits re-use
+    # jaxspin.fit's compilation.
+    ts, b_ext, k0 = x
+    return build_up_curve(params, ts, b_ext, k0)
+
+
 def fit_build_up(
     model0: AbstractDotModel,
     ts: Float[ArrayLike, " T"],
@@ -84,13 +91,12 @@ def fit_build_up(
         where, transforms, (Positive(),) * len(fields), is_leaf=lambda x: x is None
     )
 
-    def model(params, t):
-        return build_up_curve(params, t, b_ext, k0)
-
+    dtype = model0.coupling.dtype
+    x = (jnp.asarray(ts, dtype), jnp.asarray(b_ext, dtype), jnp.asarray(k0, dtype))
     return fit(
-        model,
+        _curve,
         model0,
-        jnp.asarray(ts),
+        x,
         jnp.asarray(k_z),
         sigma=sigma,
         free=free,

@@ -58,9 +58,9 @@ def build_up(
     Integrates ``d⟨K_z⟩/dt = model.polarization_rate(⟨K_z⟩, B_ext)`` with
     :func:`jaxspin.odesolve` (default ``ode_solver=diffrax.Tsit5()``: the scalar nuclear
     equation is not stiff; the electron time scales were eliminated by solving their
-    steady state with ``solver`` at every step). ``ts`` in the inverse of the model's frequency unit. Returns a
-    :class:`jaxspin.Trajectory` with ``ys`` of shape ``(T,)``. Differentiable in the model
-    parameters (used by :func:`fit_build_up`).
+    steady state with ``solver`` at every step). ``ts`` in the inverse of the model's
+    frequency unit. Returns a :class:`jaxspin.Trajectory` with ``ys`` of shape ``(T,)``.
+    Differentiable in the model parameters (used by :func:`fit_build_up`).
     """
     ts = jnp.asarray(ts)
     y0 = jnp.asarray(k0, model.coupling.dtype)
