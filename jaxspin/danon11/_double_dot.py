@@ -35,7 +35,7 @@ from jaxtyping import Array, Complex, Float
 
 from .._inputs import complex_dtype, real_dtype
 from .._liouvillian import Lindbladian
-from ._model import AbstractDotModel, Scalar, check_half
+from ._model import AbstractDotModel, Scalar, check_common_fields, check_half
 
 
 def _float(x) -> Array:
@@ -87,6 +87,7 @@ class DoubleDot(AbstractDotModel):
         self.num_nuclei = _float(num_nuclei)
         self.nuclear_relaxation = _float(nuclear_relaxation)
         self.nuclear_spin = float(nuclear_spin)
+        check_common_fields(self)
 
     @property
     def spin_ops(self) -> Complex[Array, "3 3 3"]:

@@ -29,11 +29,15 @@ phenomenological relaxation of the nuclei toward zero polarisation by other mech
 full polarisation and there is no bistability.
 """
 
+import abc
+
 import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Complex, Float
 
+from .._inputs import is_concrete
 from .._liouvillian import Lindbladian
+from .._spin import spin_dim
 from .._steady import AbstractSteadyStateSolver, DenseLU
 from ._nuclear import nuclear_coefficients
 from ._response import SpinResponse, spin_response_single
@@ -55,14 +59,14 @@ class AbstractDotModel(eqx.Module):
     nuclear_relaxation: eqx.AbstractVar[Float[Array, ""]]
     nuclear_spin: eqx.AbstractVar[float]
 
+    @abc.abstractmethod
     def lindbladian(self, b_eff: Scalar) -> Lindbladian:
         """The electron master equation at effective field ``b_eff``."""
-        raise NotImplementedError
 
     @property
+    @abc.abstractmethod
     def spin_ops(self) -> Complex[Array, "3 n n"]:
         """``(S^x, S^y, S^z)`` of the electron at the nuclei considered."""
-        raise NotImplementedError
 
     @property
     def hyperfine_per_nucleus(self) -> Float[Array, ""]:
@@ -114,6 +118,22 @@ class AbstractDotModel(eqx.Module):
         b_eff = self.effective_field(b_ext, k_z)
         rate = self.pumping_rate(k_z, b_eff, solver=solver, throw=throw)
         return rate - self.nuclear_relaxation * jnp.asarray(k_z, rate.dtype)
+
+
+def check_common_fields(model: AbstractDotModel) -> None:
+    """Eager checks of the fields shared by the dot models (skipped for traced values)."""
+    if spin_dim(model.nuclear_spin) < 2:
+        raise ValueError(
+            f"`nuclear_spin` must be a positive half-integer; got {model.nuclear_spin}."
+        )
+    for name, ok, what in (
+        ("num_nuclei", lambda v: v > 0, "> 0"),
+        ("nuclear_relaxation", lambda v: v >= 0, ">= 0"),
+        ("coupling", lambda v: jnp.isfinite(v), "finite"),
+    ):
+        value = getattr(model, name)
+        if is_concrete(value) and not bool(jnp.all(ok(value))):
+            raise ValueError(f"`{name}` must be {what}; got {value}.")
 
 
 def check_half(model: AbstractDotModel, what: str) -> None:

@@ -21,7 +21,7 @@ from jaxtyping import Array, Complex, Float
 from .._inputs import complex_dtype, real_dtype
 from .._liouvillian import Lindbladian
 from .._spin import spin_operators
-from ._model import AbstractDotModel, Scalar, check_half
+from ._model import AbstractDotModel, Scalar, check_common_fields, check_half
 
 
 def _float(x) -> Array:
@@ -67,6 +67,7 @@ class SingleDot(AbstractDotModel):
         self.num_nuclei = _float(num_nuclei)
         self.nuclear_relaxation = _float(nuclear_relaxation)
         self.nuclear_spin = float(nuclear_spin)
+        check_common_fields(self)
 
     @property
     def gamma(self) -> Float[Array, ""]:

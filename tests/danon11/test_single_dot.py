@@ -155,3 +155,9 @@ def test_closed_forms_refuse_other_nuclear_spins():
     np.testing.assert_allclose(r15 / r05, (1.5 * 2.5) / 0.75, rtol=1e-12)
     with pytest.raises(ValueError, match="negative"):
         SingleDot(-0.1, 1.0).lindbladian(0.0)
+    with pytest.raises(ValueError, match="num_nuclei"):
+        SingleDot(0.1, 1.0, num_nuclei=0.0)
+    with pytest.raises(ValueError, match="nuclear_relaxation"):
+        SingleDot(0.1, 1.0, nuclear_relaxation=-1.0)
+    with pytest.raises(ValueError, match="half-integer"):
+        SingleDot(0.1, 1.0, nuclear_spin=0.7)
