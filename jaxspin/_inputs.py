@@ -6,6 +6,7 @@ become ``equinox.error_if`` checks inside ``jit``/``vmap`` when it is traced, so
 input is reported instead of silently producing NaNs.
 """
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -87,19 +88,23 @@ def check_finite(x: Array, name: str) -> Array:
     """Raise (eagerly or at run time) if ``x`` holds NaN or inf."""
     msg = f"`{name}` contains NaN or inf."
     if is_concrete(x):
-        if not bool(jnp.all(jnp.isfinite(x))):
-            raise ValueError(msg)
+        # a concrete array inside a jit trace: evaluate now instead of staging the check
+        with jax.ensure_compile_time_eval():
+            if not bool(jnp.all(jnp.isfinite(x))):
+                raise ValueError(msg)
         return x
     return eqx.error_if(x, ~jnp.all(jnp.isfinite(x)), msg)
 
 
 def check_hermitian(x: Array, name: str, rtol: float = 1e-10) -> Array:
     """Raise if ``x`` (``(..., n, n)``) is not Hermitian to ``rtol`` of its largest entry."""
-    dev = jnp.max(jnp.abs(x - jnp.conj(jnp.swapaxes(x, -1, -2))), initial=0.0)
-    scale = jnp.maximum(jnp.max(jnp.abs(x), initial=0.0), jnp.finfo(real_dtype()).tiny)
-    bad = dev > rtol * scale
+    concrete = is_concrete(x)
+    with jax.ensure_compile_time_eval() if concrete else contextlib.nullcontext():
+        dev = jnp.max(jnp.abs(x - jnp.conj(jnp.swapaxes(x, -1, -2))), initial=0.0)
+        scale = jnp.maximum(jnp.max(jnp.abs(x), initial=0.0), jnp.finfo(real_dtype()).tiny)
+        bad = dev > rtol * scale
     msg = f"`{name}` is not Hermitian (max |{name} - {name}^dagger| above {rtol:g} x max|{name}|)."
-    if is_concrete(x):
+    if concrete:
         if bool(bad):
             raise ValueError(msg + f" Deviation {float(dev):.3g}, scale {float(scale):.3g}.")
         return x
@@ -110,7 +115,8 @@ def check_nonnegative(x: Array, name: str) -> Array:
     """Raise if any entry of the real array ``x`` is negative (rates must not be)."""
     msg = f"`{name}` has negative entries; rates must be >= 0."
     if is_concrete(x):
-        if bool(jnp.any(x < 0)):
-            raise ValueError(msg + f" Smallest entry {float(jnp.min(x)):.3g}.")
+        with jax.ensure_compile_time_eval():
+            if bool(jnp.any(x < 0)):
+                raise ValueError(msg + f" Smallest entry {float(jnp.min(x)):.3g}.")
         return x
     return eqx.error_if(x, jnp.any(x < 0), msg)

@@ -104,3 +104,13 @@ class TestBadInput:
 
         with pytest.raises(Exception, match="not Hermitian"):
             jax.block_until_ready(f(1.0))
+
+    def test_concrete_operands_inside_jit_are_checked_eagerly(self):
+        """A concrete H (a constant closed over) next to traced rates inside jit: the value
+        checks run at trace time instead of staging a bool() on a tracer."""
+        sx, sy, sz, sp, sm = jaxspin.spin_operators(0.5)
+        f = jax.jit(lambda g: jaxspin.Lindbladian(sz, [sm], g * jnp.ones((2, 2))).rates)
+        np.testing.assert_allclose(f(0.5), 0.5)
+        bad = jnp.array([[0.0, 1.0], [0.0, 0.0]], dtype=complex)
+        with pytest.raises(ValueError, match="not Hermitian"):
+            jax.jit(lambda g: jaxspin.Lindbladian(bad, None, g * jnp.ones((2, 2))).rates)(1.0)
