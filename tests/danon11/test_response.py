@@ -93,8 +93,9 @@ def test_chi_is_static_kubo_response_and_sites_are_nonlocal():
     jac = jax.jacfwd(mean_spin)(jnp.zeros((2, 3)))  # [n, a, m, b]
     np.testing.assert_allclose(r.chi, jnp.transpose(jac, (0, 2, 1, 3)), atol=1e-11)
     np.testing.assert_allclose(r.S, mean_spin(jnp.zeros((2, 3))), atol=1e-12)
-    # one site = diagonal block of the two-site result
-    single = spin_response(H, jumps, ops[1], solver=LAPACK)
+    # one site = diagonal block of the two-site result (and spin_response works under jit
+    # with the operators closed over)
+    single = jax.jit(lambda H: spin_response(H, jumps, ops[1], solver=LAPACK))(H)
     np.testing.assert_allclose(single.chi, r.chi[1, 1], atol=1e-13)
     np.testing.assert_allclose(single.R, r.R[1, 1], atol=1e-13)
 
