@@ -10,7 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxspin
-from jaxspin.danon11 import DoubleDot, nuclear_rate, spin_response_single
+from jaxspin.danon11 import DoubleDot, spin_response_single
+
+from .test_nuclear import numpy_correlations
 
 
 def random_points(seed, size=24):
@@ -69,20 +71,32 @@ def test_eq22_eq23_at_random_points():
 
 
 def test_printed_eq21_contradicts_eq22():
-    """Eq. (21) as printed couples |L⟩ to |↓⟩. That Hamiltonian gives ρ_↓ ≠ 0 and ρ_L↑ = 0,
-    against Eq. (22) and the text, and a pumping rate far from Eq. (23); the reading with
-    t(|L⟩⟨↑| + |↑⟩⟨L|) (the package's) reproduces both to 1e-12 (test above)."""
-    d, t, g, b, A, N = 1.3, 0.7, 0.9, 2.1, 1.0, 1.0
-    dd = DoubleDot(d, t, g, coupling=A, num_nuclei=N)
-    H = jnp.array([[d, 0, t], [0, 0, 0], [t, 0, b]], dtype=complex)  # printed: t|L><↓| + t|↓><L|
-    L = jaxspin.Lindbladian(H, None, dd.lindbladian(b).rates)
-    r = spin_response_single(L, dd.spin_ops)
-    assert float(r.rho[2, 2].real) > 0.1 and abs(complex(r.rho[0, 1])) < 1e-14
-    assert np.abs(np.asarray(r.rho) - eq22(d, t, g)).max() > 0.1
-    printed_rate = nuclear_rate(r, jnp.array([0.0, 0.0, 0.1]), coupling=A / N)[2]
-    ref = eq23(d, t, g, A / N, b, 0.1)
-    assert abs(printed_rate - ref) > 0.5 * abs(ref)
-    np.testing.assert_allclose(dd.pumping_rate(0.1, b), ref, rtol=1e-10)
+    """Eq. (21) as printed couples |L⟩ to |↓⟩. That Hamiltonian (steady state and χ, R
+    computed here with plain NumPy) gives ρ_↓ ≠ 0 and ρ_L↑ = 0, against Eq. (22) and the
+    text, and a pumping rate far from Eq. (23); the reading t(|L⟩⟨↑| + |↑⟩⟨L|) reproduces
+    both, in NumPy and in the package (test above)."""
+    d, t, g, b, k = 1.3, 0.7, 0.9, 2.1, 0.1
+    jumps = [
+        np.sqrt(g) * np.eye(3)[:, [0]] @ np.eye(3)[[1]],
+        np.sqrt(g) * np.eye(3)[:, [0]] @ np.eye(3)[[2]],
+    ]
+    ops = np.asarray(DoubleDot(d, t, g).spin_ops)
+
+    def numpy_rate(H):
+        rho, _, C = numpy_correlations(H, jumps, ops)
+        chi, R = 2 * C.imag, 2 * C.real
+        return rho, 0.25 * (chi[0, 1] - chi[1, 0]) - 0.5 * (R[0, 0] + R[1, 1]) * k
+
+    printed = np.array([[d, 0, t], [0, 0, 0], [t, 0, b]], dtype=complex)  # t|L><↓| + h.c.
+    rho, rate = numpy_rate(printed)
+    assert rho[2, 2].real > 0.1 and abs(rho[0, 1]) < 1e-14
+    assert np.abs(rho - eq22(d, t, g)).max() > 0.1
+    assert abs(rate - eq23(d, t, g, 1.0, b, k)) > 0.5 * abs(eq23(d, t, g, 1.0, b, k))
+    ours = np.array([[d, t, 0], [t, 0, 0], [0, 0, b]], dtype=complex)  # t|L><↑| + h.c.
+    rho, rate = numpy_rate(ours)
+    np.testing.assert_allclose(rho, eq22(d, t, g), atol=1e-12)
+    np.testing.assert_allclose(rate, eq23(d, t, g, 1.0, b, k), rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(DoubleDot(d, t, g).hamiltonian(b)), ours)
 
 
 def test_golden_rule_limit_and_its_failure():
@@ -144,7 +158,8 @@ def test_nonlocal_susceptibility_left_to_right():
 def test_gradients_match_finite_differences_and_closed_form():
     def rate(x):
         d, t, g, b, A = x
-        return DoubleDot(d, t, g, coupling=A, num_nuclei=3.0).polarization_rate(0.1, b)
+        dd = DoubleDot(d, t, g, coupling=A, num_nuclei=3.0)
+        return dd.polarization_rate(0.1, b, solver=jaxspin.DenseLU(unroll_max=0))
 
     x = jnp.array([1.3, 0.4, 0.9, 2.1, 0.7])
     grad = jax.jit(jax.grad(rate))(x)

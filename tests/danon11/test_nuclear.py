@@ -82,7 +82,7 @@ def test_eq1_equals_eq6(K):
     driven 3-level Lindbladian."""
     rng, H, jumps, ops = _random_electrons(2)
     _, mean, C = numpy_correlations(H, jumps, ops)
-    resp = spin_response(H, jumps, ops)
+    resp = spin_response(H, jumps, ops, solver=LAPACK)
     # the response and the NumPy integrals agree: C = (R + iχ)/2
     np.testing.assert_allclose(resp.chi, 2 * C.imag, atol=1e-10)
     np.testing.assert_allclose(resp.R, 2 * C.real, atol=1e-10)
@@ -120,7 +120,7 @@ def test_eq1_needs_small_quadrupolar_deviation_for_K_above_half():
     Eq. (1) — the paper's assumption (ii) is real, and the test above could fail."""
     rng, H, jumps, ops = _random_electrons(2)
     _, mean, C = numpy_correlations(H, jumps, ops)
-    resp = spin_response(H, jumps, ops)
+    resp = spin_response(H, jumps, ops, solver=LAPACK)
     Kops = _spin_matrices(1.5)
     rho_k = np.diag([0.4, 0.1, 0.1, 0.4])  # <K> = 0, aligned (quadrupolar) state
     ref = eq6_rate([0.37], mean[None], C.reshape(1, 3, 1, 3), Kops[None], rho_k)[0]
@@ -134,7 +134,7 @@ def test_two_sites_eq9_equals_eq6_for_product_states():
     Eq. (6) with the double sum over n, m, exactly for a product nuclear state."""
     rng, H, jumps, ops = _random_electrons(8, sites=2)
     _, mean, C = numpy_correlations(H, jumps, ops)
-    resp = spin_response(H, jumps, ops.reshape(2, 3, 3, 3))
+    resp = spin_response(H, jumps, ops.reshape(2, 3, 3, 3), solver=LAPACK)
     k = _spin_matrices(0.5)
     Kops = np.stack(
         [np.stack([np.kron(s, np.eye(2)) for s in k]), np.stack([np.kron(np.eye(2), s) for s in k])]
@@ -159,13 +159,13 @@ def test_internuclear_term_is_the_overhauser_field_of_the_other_nucleus():
     _, H, jumps, ops = _random_electrons(4, sites=2)
     ops = ops.reshape(2, 3, 3, 3)
     a = jnp.array([0.5, 0.8])
-    resp = spin_response(H, jumps, ops)
+    resp = spin_response(H, jumps, ops, solver=LAPACK)
     coeffs = nuclear_coefficients(resp, a)
 
     def S_eff(k_other):  # precession vector of nucleus 0 with nucleus 1's field in H
         field = a[1] * k_other
         Hk = jnp.asarray(H) + jnp.einsum("b,bij->ij", field.astype(complex), jnp.asarray(ops[1]))
-        rho = jaxspin.steadystate(Hk, jumps).rho
+        rho = jaxspin.steadystate(Hk, jumps, solver=LAPACK).rho
         return a[0] * jnp.real(jnp.einsum("bij,ji->b", jnp.asarray(ops[0]), rho))
 
     jac = jax.jacfwd(S_eff)(jnp.zeros(3))
@@ -176,7 +176,7 @@ def test_internuclear_term_is_the_overhauser_field_of_the_other_nucleus():
 
 def test_bad_arguments():
     _, H, jumps, ops = _random_electrons(1)
-    resp = spin_response(H, jumps, ops)
+    resp = spin_response(H, jumps, ops, solver=LAPACK)
     with pytest.raises(ValueError, match="half-integer"):
         nuclear_rate(resp, np.zeros(3), coupling=0.1, nuclear_spin=0.7)
     with pytest.raises(ValueError, match="k_mean"):
