@@ -269,6 +269,9 @@ def _radial_nodes(field: OverhauserField, breakpoints, rule: TanhSinh):
         ends = jnp.stack([lo, hi])
     r, w, wc = jax.vmap(lambda a, b: _piece_nodes(a, b, rule))(ends[:-1], ends[1:])
     r, w, wc = r.reshape(-1), w.reshape(-1), wc.reshape(-1)
+    # nodes of empty pieces (a breakpoint on an end, lo = 0) carry zero weight; move them
+    # off r = 0 so that integrands singular there cannot turn 0 * inf into NaN.
+    r = jnp.where(w > 0, r, hi)
     p = radial_density(r, field)
     return r, w * p, wc * p
 
