@@ -28,9 +28,11 @@ of ``Ω_e`` over it:
   of ``Ω_e`` the azimuth integral is exact and the Gaussian factorises as a radial density
   times ``exp(k μ)``, ``k = r c/σ²`` (``c = Ω_B + <Ω_N>``); ``μ`` is mapped so that this
   weight becomes uniform, leaving a 2-D integral of a bounded integrand.
-* :func:`overhauser_radial`: for ``f(Ω_e) = g₀(r) + g₁(r) μ + g₂(r) μ²`` also the ``μ``
-  integral is exact (the conditional moments of ``μ`` at fixed ``r`` are
-  ``<μ>_r = L(k) = coth k - 1/k`` and ``<μ²>_r = 1 - 2L(k)/k``), leaving one radial integral.
+* :func:`overhauser_radial`: for ``f(Ω_e) = g₀(r) + g₁(r) μ + g₂(r) (1 - μ²)`` also the
+  ``μ`` integral is exact (the conditional moments at fixed ``r`` are
+  ``<μ>_r = L(k) = coth k - 1/k`` and ``<1 - μ²>_r = 2L(k)/k``; the latter is passed
+  directly, as ``1 - <μ²>`` would lose all digits when ``|c| ≫ σ``), leaving one radial
+  integral.
   This covers every average of [Smirnov24]: ``Ω_⊥²/(1+Ω_e²τ²)`` (S12), ``1/(1+Ω_e²τ²)``
   (Eq. (9)), ``Ω_⊥²/Ω_e²`` (S15).
 
@@ -40,8 +42,8 @@ Radial density (exact, in a form stable for ``c → 0`` and for ``|c| ≫ σ``):
     E(x) = (1 - exp(-x)) / x,
 
 the Maxwell distribution at ``c = 0``. The radial integral runs over
-``[max(|c| - 9σ, 0), |c| + 9σ]`` (the rest carries a weight below ``3e-18``), split at
-user ``breakpoints`` (radii where the integrand changes on a scale much smaller than
+``[max(|c| - 9σ, 0), |c| + 9σ]`` (the rest carries a weight below ``3e-18``), split at its
+midpoint and at user ``breakpoints`` (radii where the integrand changes on a scale much smaller than
 ``σ``, e.g. ``1/τ`` for a Lorentzian ``1/(1 + Ω_e²τ²)``), each piece by a tanh-sinh rule
 (:class:`TanhSinh`). Tanh-sinh nodes cluster double-exponentially at the ends of each
 piece, which resolves features at the breakpoints and integrable endpoint singularities.
@@ -247,12 +249,13 @@ def _langevin_over_k(k):
 
 
 def angular_moments(r, field: OverhauserField):
-    """Conditional moments ``(<μ>, <μ²>)`` of ``μ = Ω_z/|Ω_e|`` at fixed ``|Ω_e| = r``:
-    the density of ``μ`` is ``∝ exp(k μ)`` on ``[-1, 1]`` with ``k = r c/σ²``, so
-    ``<μ> = L(k)`` (Langevin function) and ``<μ²> = 1 - 2 L(k)/k``."""
+    """Conditional moments ``(<μ>, <1 - μ²>)`` of ``μ = Ω_z/|Ω_e|`` at fixed
+    ``|Ω_e| = r``: the density of ``μ`` is ``∝ exp(k μ)`` on ``[-1, 1]`` with
+    ``k = r c/σ²``, so ``<μ> = L(k)`` (Langevin function) and ``<1 - μ²> = 2 L(k)/k``
+    (to full relative precision also when it is tiny, ``k ≫ 1``)."""
     k = r * field.center / field.sigma**2
     lk = _langevin_over_k(k)
-    return k * lk, 1.0 - 2.0 * lk
+    return k * lk, 2.0 * lk
 
 
 def _radial_nodes(field: OverhauserField, breakpoints, rule: TanhSinh):
@@ -261,12 +264,11 @@ def _radial_nodes(field: OverhauserField, breakpoints, rule: TanhSinh):
     s = jax.lax.stop_gradient(field.sigma)
     lo = jnp.maximum(c - _TRUNCATION_SIGMAS * s, 0.0)
     hi = c + _TRUNCATION_SIGMAS * s
-    if len(breakpoints):
-        bp = jnp.stack([jnp.asarray(b, dtype=lo.dtype) for b in breakpoints])
-        bp = jnp.sort(jnp.clip(jax.lax.stop_gradient(bp), lo, hi))
-        ends = jnp.concatenate([lo[None], bp, hi[None]])
-    else:
-        ends = jnp.stack([lo, hi])
+    # the window is always split at its midpoint (pieces of at most 9σ keep the rule's
+    # node spacing well below σ), and at the user's breakpoints.
+    points = [0.5 * (lo + hi)] + [jnp.asarray(b, dtype=lo.dtype) for b in breakpoints]
+    bp = jnp.sort(jnp.clip(jax.lax.stop_gradient(jnp.stack(points)), lo, hi))
+    ends = jnp.concatenate([lo[None], bp, hi[None]])
     r, w, wc = jax.vmap(lambda a, b: _piece_nodes(a, b, rule))(ends[:-1], ends[1:])
     r, w, wc = r.reshape(-1), w.reshape(-1), wc.reshape(-1)
     # nodes of empty pieces (a breakpoint on an end, lo = 0) carry zero weight; move them
@@ -313,8 +315,8 @@ def _radial_kernel(g, breakpoints, rule, omega_b, mean, sigma):
     sigma = eqx.error_if(sigma, ~(sigma > 0), "OverhauserField: `sigma` must be > 0.")
     field = OverhauserField(omega_b, mean, sigma)
     r, w, wc = _radial_nodes(field, breakpoints, rule)
-    m1, m2 = angular_moments(r, field)
-    values = jax.vmap(g)(r, m1, m2)
+    m1, s2 = angular_moments(r, field)
+    values = jax.vmap(g)(r, m1, s2)
     return _weighted_sums(values, w, wc)
 
 
@@ -333,16 +335,17 @@ def overhauser_radial(
     breakpoints: Sequence[ArrayLike] | ArrayLike = (),
     rule: TanhSinh = TanhSinh(),
 ) -> QuadratureEstimate:
-    r"""``<f(Ω_e)>`` for ``f = g₀(r) + g₁(r) μ + g₂(r) μ²`` (``r = |Ω_e|``, ``μ = Ω_z/r``)
-    as one radial integral; the angular integrals are exact.
+    r"""``<f(Ω_e)>`` for ``f = g₀(r) + g₁(r) μ + g₂(r) (1 - μ²)`` (``r = |Ω_e|``,
+    ``μ = Ω_z/r``) as one radial integral; the angular integrals are exact.
 
     **Arguments:**
 
-    - ``g``: ``g(r, mu1, mu2) -> PyTree`` for scalar ``r``, where ``mu1 = <μ>_r`` and
-      ``mu2 = <μ²>_r`` are the conditional moments at that radius; write
-      ``g₀(r) + g₁(r) * mu1 + g₂(r) * mu2``. Examples: ``Ω_⊥²/Ω_e² = 1 - μ²`` is
-      ``lambda r, m1, m2: 1 - m2``; ``Ω_⊥² τ/(1 + Ω_e² τ²)`` [Smirnov24, Eq. (S12)] is
-      ``lambda r, m1, m2: r**2 * (1 - m2) * tau / (1 + r**2 * tau**2)``. Several averages
+    - ``g``: ``g(r, mu, sin2) -> PyTree`` for scalar ``r``, where ``mu = <μ>_r`` and
+      ``sin2 = <1 - μ²>_r`` are the conditional moments at that radius; write
+      ``g₀(r) + g₁(r) * mu + g₂(r) * sin2`` (``μ² = 1 - sin2``). Examples:
+      ``Ω_⊥²/Ω_e² = 1 - μ²`` is ``lambda r, mu, sin2: sin2``; ``Ω_⊥² τ/(1 + Ω_e² τ²)``
+      [Smirnov24, Eq. (S12)] is
+      ``lambda r, mu, sin2: r**2 * sin2 * tau / (1 + r**2 * tau**2)``. Several averages
       at once: return a tuple. ``g`` must be finite on ``r ∈ (0, ∞)`` and bounded by a
       polynomial (``r²`` from the volume element tames ``r⁻²``-singularities at 0).
     - ``field``: an :class:`OverhauserField`; batch dimensions of its leaves broadcast
@@ -355,7 +358,7 @@ def overhauser_radial(
 
     Example:
         >>> field = OverhauserField(omega_b=0.0, sigma=0.5)
-        >>> est = overhauser_radial(lambda r, m1, m2: r**2 * (1 - m2), field)
+        >>> est = overhauser_radial(lambda r, mu, sin2: r**2 * sin2, field)
         >>> round(float(est.value), 12)   # <Ω_x² + Ω_y²> = 2σ²
         0.5
     """

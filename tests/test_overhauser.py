@@ -29,8 +29,8 @@ from jaxspin._overhauser import (
 SIGMA = 0.5  # σ = 1/(2 T2e*) in units of 1/T2e*
 
 
-def moments_g(r, m1, m2):
-    return (jnp.ones_like(r), r * m1, r**2 * m2, r**2 * (1 - m2), r**2)
+def moments_g(r, mu, sin2):
+    return (jnp.ones_like(r), r * mu, r**2 * (1 - sin2), r**2 * sin2, r**2)
 
 
 @pytest.mark.parametrize("c", [0.0, 0.3, -1.7, 4.0, 40.0])
@@ -46,7 +46,7 @@ def test_radial_moments_closed_form(c):
 @pytest.mark.parametrize("c", [0.0, 0.3, 2.0, 7.0])
 def test_inverse_square_dawson(c):
     field = OverhauserField(c, 0.0, SIGMA)
-    value = float(overhauser_radial(lambda r, m1, m2: 1 / r**2, field).value)
+    value = float(overhauser_radial(lambda r, mu, sin2: 1 / r**2, field).value)
     if c == 0:
         expect = 1 / SIGMA**2
     else:
@@ -60,7 +60,7 @@ def test_lorentzian_closed_form_and_error_estimate(tau):
     field = OverhauserField(0.0, 0.0, SIGMA)
     st = SIGMA * tau
     expect = (1 - math.sqrt(math.pi / 2) * special.erfcx(1 / (math.sqrt(2) * st)) / st) / st**2
-    g = lambda r, m1, m2: 1 / (1 + (r * tau) ** 2)
+    g = lambda r, mu, sin2: 1 / (1 + (r * tau) ** 2)
     est = overhauser_radial(g, field, breakpoints=(1 / tau,))
     assert float(est.value) == pytest.approx(expect, rel=1e-12)
     # a coarse rule: its error estimate must bound its true error
@@ -73,10 +73,10 @@ def test_t1_long_correlation_time_is_three_halves_tau():
     """τ / (τ<Ω_⊥²τ/(1+Ω_e²τ²)>) → 3τ/2 at B = 0, τ ≫ T2e* [Smirnov24, after Eq. (6)]."""
     field = OverhauserField.from_t2star(1.0)
     for tau in (1e3, 1e5):
-        g = lambda r, m1, m2: r**2 * (1 - m2) * tau / (1 + (r * tau) ** 2)
+        g = lambda r, mu, sin2: r**2 * sin2 * tau / (1 + (r * tau) ** 2)
         rate = float(overhauser_radial(g, field, breakpoints=(1 / tau,)).value)
         assert 1 / rate == pytest.approx(1.5 * tau, rel=10 / tau)
-    iso = overhauser_radial(lambda r, m1, m2: 1 - m2, field)
+    iso = overhauser_radial(lambda r, mu, sin2: sin2, field)
     assert float(iso.value) == pytest.approx(2 / 3, rel=1e-14)
 
 
@@ -104,7 +104,7 @@ def test_quad_2d_closed_forms_and_radial_agreement():
     f = lambda z, p: (z, z**2, z**3, p**2, p**2 / (z**2 + p**2), 1 / (1 + 100 * (z**2 + p**2)))
     est = overhauser_quad(f, field, breakpoints=(0.1,))
     rad = overhauser_radial(
-        lambda r, m1, m2: (1 - m2, 1 / (1 + 100 * r**2)), field, breakpoints=(0.1,)
+        lambda r, mu, sin2: (sin2, 1 / (1 + 100 * r**2)), field, breakpoints=(0.1,)
     )
     expect = (c, c**2 + SIGMA**2, c**3 + 3 * c * SIGMA**2, np.full(4, 2 * SIGMA**2))
     for v, e in zip(est.value[:4], expect, strict=True):
@@ -158,7 +158,7 @@ def test_mc_chunk_merge_is_exact():
 
 
 def test_batched_fields_match_loop_and_vmap():
-    g = lambda r, m1, m2: (r**2 * (1 - m2) / (1 + 4 * r**2), r * m1)
+    g = lambda r, mu, sin2: (r**2 * sin2 / (1 + 4 * r**2), r * mu)
     cs = jnp.array([[0.0, 0.5], [2.0, -3.0]])
     batched = overhauser_radial(g, OverhauserField(cs, 0.0, SIGMA), breakpoints=(0.5,))
     assert batched.value[0].shape == (2, 2)
@@ -173,7 +173,7 @@ def test_batched_fields_match_loop_and_vmap():
 
 @jax.jit
 def lorentz_t1(c, tau, sigma):
-    g = lambda r, m1, m2: r**2 * (1 - m2) * tau / (1 + (r * tau) ** 2)
+    g = lambda r, mu, sin2: r**2 * sin2 * tau / (1 + (r * tau) ** 2)
     return overhauser_radial(g, OverhauserField(c, 0.0, sigma), breakpoints=(1 / tau,)).value
 
 

@@ -8,6 +8,10 @@ inverse field unit. ``_units.py`` converts to SI. README.smirnov24.md lists the 
 of the paper's equations.
 """
 
+from ._fit import (
+    fit_polarization as fit_polarization,
+    polarization_model as polarization_model,
+)
 from ._optimum import (
     OptimalField as OptimalField,
     optimal_field as optimal_field,
@@ -42,4 +46,14 @@ from ._temperature import (
     inverse_spin_temperature_long as inverse_spin_temperature_long,
     inverse_spin_temperature_short as inverse_spin_temperature_short,
     nuclear_polarization as nuclear_polarization,
+)
+from ._units import (
+    effective_nuclei as effective_nuclei,
+    electron_field as electron_field,
+    heating_time_unit as heating_time_unit,
+    inverse_temperature_si as inverse_temperature_si,
+    mean_nuclear_spin as mean_nuclear_spin,
+    spin_temperature_kelvin as spin_temperature_kelvin,
+    t2e_star as t2e_star,
+    t2e_star_from_total as t2e_star_from_total,
 )

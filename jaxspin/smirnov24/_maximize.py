@@ -26,9 +26,7 @@ def argmax_log(fn, x_lo, x_hi, num_grid: int, args, *, rtol: float = 1e-12, max_
     x0 = jax.lax.stop_gradient(grid[jnp.argmax(jnp.where(jnp.isnan(values), -jnp.inf, values))])
     dfn = jax.grad(fn)
     solver = optx.Newton(rtol=rtol, atol=rtol)
-    sol = optx.root_find(
-        lambda x, a: dfn(x, a), solver, x0, args, max_steps=max_steps, throw=False
-    )
+    sol = optx.root_find(lambda x, a: dfn(x, a), solver, x0, args, max_steps=max_steps, throw=False)
     x_star = sol.value
     return x_star, fn(x_star, args), sol.result
 

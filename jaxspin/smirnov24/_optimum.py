@@ -25,7 +25,7 @@ from jaxtyping import Array, Float
 
 from .._overhauser import TanhSinh
 from ._maximize import argmax_log
-from ._params import SQRT3, Parameters, vectorize
+from ._params import SQRT3, Parameters, entry_point, vectorize
 from ._phi import AbstractPhi, PhiInterpolation
 from ._relaxation import DEFAULT_RULE, _check_rule
 from ._temperature import denominator_term
@@ -55,10 +55,13 @@ def field_bracket(params: Parameters):
     ``10 B̃_L (1 + τc)`` capped at ``30 Δ_B`` (``β ∝ 1/B`` far above ``Δ_B``), but never
     below ``10 B̃_L``."""
     bt = SQRT3 * params.b_local
-    hi = jnp.maximum(jnp.minimum(10.0 * bt * (1.0 + params.tau_c), 30.0 * params.delta_b), 10.0 * bt)
+    hi = jnp.maximum(
+        jnp.minimum(10.0 * bt * (1.0 + params.tau_c), 30.0 * params.delta_b), 10.0 * bt
+    )
     return jnp.log(0.1 * params.b_local), jnp.log(hi)
 
 
+@entry_point()
 def optimal_field(
     params: Parameters,
     *,

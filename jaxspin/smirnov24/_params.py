@@ -16,6 +16,8 @@ Units (as the paper plots them):
   ``1/(ħ γ_N)`` in physical units for ``β`` (see ``_units.py``).
 """
 
+import functools
+import inspect
 import math
 
 import equinox as eqx
@@ -24,7 +26,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._batching import map_batched
-from .._inputs import as_real, is_concrete
+from .._inputs import as_real, check_finite, is_concrete
 
 
 SQRT3 = math.sqrt(3.0)
@@ -109,7 +111,10 @@ def vectorize(kernel, params: Parameters, *arrays: ArrayLike, names=()):
     leaves of ``params`` and ``arrays`` (engine batching: vmap in cache-sized blocks)."""
     leaves = _leaves(params)
     treedef = jax.tree.structure(params)
-    arrays = [as_real(a, n) for a, n in zip(arrays, names or [f"arg{i}" for i in range(len(arrays))], strict=True)]
+    arrays = [
+        as_real(a, n)
+        for a, n in zip(arrays, names or [f"arg{i}" for i in range(len(arrays))], strict=True)
+    ]
     n = len(leaves)
 
     def one(*xs):
@@ -121,3 +126,25 @@ def vectorize(kernel, params: Parameters, *arrays: ArrayLike, names=()):
 
 
 _FIELDS = ("tau_c", "b_local", "delta_b", "n_i", "s_z", "mean_overhauser")
+
+
+def entry_point(*array_args: str):
+    """Decorator for public functions: one ``eqx.filter_jit`` boundary, with the named
+    arguments converted to float arrays (and checked finite) *before* it, so that calls
+    with new Python numbers reuse the compiled code instead of recompiling."""
+
+    def decorate(fn):
+        jitted = eqx.filter_jit(fn)
+        sig = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            for name in array_args:
+                bound.arguments[name] = check_finite(as_real(bound.arguments[name], name), name)
+            return jitted(*bound.args, **bound.kwargs)
+
+        return wrapper
+
+    return decorate

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._overhauser import TanhSinh, overhauser_quad
-from ._params import Parameters, vectorize
+from ._params import Parameters, entry_point, vectorize
 from ._relaxation import DEFAULT_RULE, _check_rule, averages, overhauser_distribution
 
 
@@ -109,6 +109,7 @@ class PhiExact(AbstractPhi):
         return est.value
 
 
+@entry_point("field")
 def phi(
     params: Parameters,
     field: ArrayLike = 0.0,

@@ -24,7 +24,7 @@ from jaxtyping import Array, ArrayLike, Float
 from .. import constants
 from .._overhauser import OverhauserField, TanhSinh, overhauser_radial
 from ._maximize import argmax_log
-from ._params import Parameters, vectorize
+from ._params import Parameters, entry_point, vectorize
 
 
 DEFAULT_RULE = TanhSinh(level=4)
@@ -35,7 +35,9 @@ DEFAULT_RULE = TanhSinh(level=4)
 def overhauser_distribution(params: Parameters, field: ArrayLike) -> OverhauserField:
     """The Overhauser field distribution (S23) at field ``B`` in units of ``1/T2e*``:
     ``Ω_B = B/Δ_B``, mean ``params.mean_overhauser``, ``σ = 1/2`` (single point)."""
-    return OverhauserField.from_t2star(1.0, omega_b=field / params.delta_b, mean=params.mean_overhauser)
+    return OverhauserField.from_t2star(
+        1.0, omega_b=field / params.delta_b, mean=params.mean_overhauser
+    )
 
 
 def mean_overhauser_from_beta(
@@ -48,9 +50,9 @@ def mean_overhauser_from_beta(
 
 
 def _lorentz_moments(tau):
-    def g(r, m1, m2):
+    def g(r, mu, sin2):
         lor = 1.0 / (1.0 + (r * tau) ** 2)
-        return r * r * (1.0 - m2) * lor, lor
+        return r * r * sin2 * lor, lor
 
     return g
 
@@ -68,6 +70,7 @@ def _check_rule(rule):
         raise TypeError(f"`rule` must be a jaxspin.TanhSinh; got {type(rule).__name__}.")
 
 
+@entry_point("field")
 def electron_relaxation_time(
     params: Parameters, field: ArrayLike = 0.0, *, rule: TanhSinh = DEFAULT_RULE
 ) -> Float[Array, "..."]:
@@ -85,6 +88,7 @@ def electron_relaxation_time(
     return vectorize(kernel, params, field, names=("field",))
 
 
+@entry_point("field")
 def electron_relaxation_time_short(params: Parameters, field: ArrayLike = 0.0):
     r"""Short-τc limit, Eq. (S13): ``T1e^N = 2 T2e*² (1 + Ω_B² τc²)/τc`` (in ``T2e*``;
     a mean Overhauser field is added to ``Ω_B``)."""
@@ -96,6 +100,7 @@ def electron_relaxation_time_short(params: Parameters, field: ArrayLike = 0.0):
     return vectorize(kernel, params, field, names=("field",))
 
 
+@entry_point("field")
 def electron_relaxation_time_long(
     params: Parameters, field: ArrayLike = 0.0, *, rule: TanhSinh = DEFAULT_RULE
 ):
@@ -104,12 +109,13 @@ def electron_relaxation_time_long(
 
     def kernel(p, b):
         dist = overhauser_distribution(p, b)
-        ratio = overhauser_radial(lambda r, m1, m2: 1.0 - m2, dist, rule=rule).value
+        ratio = overhauser_radial(lambda r, mu, sin2: sin2, dist, rule=rule).value
         return p.tau_c / ratio
 
     return vectorize(kernel, params, field, names=("field",))
 
 
+@entry_point("field")
 def electron_relaxation_time_lorentzian(params: Parameters, field: ArrayLike = 0.0):
     r"""Lorentzian approximation of (S15), Eq. (S16):
     ``1/T1e^N = (2/(3τc)) / (1 + Ω_B² T2e*²)`` (in ``T2e*``).
@@ -126,6 +132,7 @@ def electron_relaxation_time_lorentzian(params: Parameters, field: ArrayLike = 0
     return vectorize(kernel, params, field, names=("field",))
 
 
+@entry_point("field", "filling")
 def nuclear_relaxation_time(
     params: Parameters,
     field: ArrayLike = 0.0,
@@ -139,6 +146,7 @@ def nuclear_relaxation_time(
     return params.n_i * t1e / jnp.asarray(filling)
 
 
+@entry_point("field")
 def nuclear_relaxation_minimum(
     params: Parameters,
     field: ArrayLike = 0.0,

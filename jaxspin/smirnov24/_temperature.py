@@ -27,7 +27,7 @@ Heating in the dark, Eqs. (11)-(13), with the heat capacity (12)
 from jaxtyping import Array, ArrayLike, Float
 
 from .._overhauser import TanhSinh
-from ._params import SQRT3, Parameters, vectorize
+from ._params import SQRT3, Parameters, entry_point, vectorize
 from ._phi import AbstractPhi, PhiInterpolation
 from ._relaxation import DEFAULT_RULE, _check_rule, averages
 
@@ -45,6 +45,7 @@ def denominator_term(params: Parameters, field, phi: AbstractPhi, rule: TanhSinh
     return big_phi * params.b_local**2 / k, k, big_phi
 
 
+@entry_point("field")
 def inverse_spin_temperature(
     params: Parameters,
     field: ArrayLike,
@@ -72,6 +73,7 @@ def beta0(params: Parameters) -> Float[Array, "..."]:
     return 2.0 * params.s_z / (SQRT3 * params.b_local)
 
 
+@entry_point("field")
 def inverse_spin_temperature_short(params: Parameters, field: ArrayLike) -> Float[Array, "..."]:
     r"""Dyakonov-Perel limit ``τc → 0`` [DP74]: ``ħγ_N β = 4<S_z>B/(B² + 3B_L²)``."""
     return vectorize(
@@ -79,6 +81,7 @@ def inverse_spin_temperature_short(params: Parameters, field: ArrayLike) -> Floa
     )
 
 
+@entry_point("field")
 def inverse_spin_temperature_long(params: Parameters, field: ArrayLike) -> Float[Array, "..."]:
     r"""Long-τc limit, Eq. (7), read with ``B̃_L = √3 B_L`` (see module docstring):
     ``ħγ_N β = 4<S_z>B/(B² + (τc/T2e*)² B̃_L²/4)``; valid for ``B ≪ Δ_B``,
@@ -90,6 +93,7 @@ def inverse_spin_temperature_long(params: Parameters, field: ArrayLike) -> Float
     return vectorize(kernel, params, field, names=("field",))
 
 
+@entry_point("field")
 def nuclear_polarization(
     params: Parameters,
     field: ArrayLike,
@@ -111,6 +115,7 @@ def nuclear_polarization(
     return vectorize(kernel, params, field, names=("field",))
 
 
+@entry_point("field")
 def heating_rate(
     params: Parameters,
     field: ArrayLike,
@@ -131,6 +136,7 @@ def heating_rate(
     return vectorize(kernel, params, field, names=("field",))
 
 
+@entry_point("field")
 def heat_capacity(params: Parameters, field: ArrayLike) -> Float[Array, "..."]:
     r"""``-∂E_NSS/∂β / (N_I (ħγ_N)²) = (B² + B_L²)/4``, Eq. (12) (field unit squared)."""
     return vectorize(lambda p, b: (b * b + p.b_local**2) / 4.0, params, field, names=("field",))
