@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, special
 
-from jaxspin import constants
-from jaxspin import smirnov24 as s24
+from jaxspin import constants, smirnov24 as s24
 from jaxspin._overhauser import TanhSinh
 
 
