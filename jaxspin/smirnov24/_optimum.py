@@ -72,9 +72,11 @@ def optimal_field(
 ) -> OptimalField:
     r"""``B0`` and ``β_max`` (Fig. 2(c,d)) for every point of ``params`` (leaves broadcast).
 
-    ``num_grid`` log-spaced fields bracket the maximum (Fig. 2(c,d) of the paper with
+    ``num_grid`` log-spaced fields bracket the maximum (evaluated with the rule two levels
+    coarser than ``rule``, accurate to ~1e-4, plenty to bracket; Fig. 2(c,d) with
     ``num_grid ≥ 400`` is the benchmark of ``benchmarks/bench_smirnov24.py``); Newton's
-    method then converges to ``rtol = 1e-12`` in ``log B``. Gradients with respect to any
+    method with ``rule`` then
+    converges to ``rtol = 1e-12`` in ``log B``. Gradients with respect to any
     parameter are exact (implicit function theorem at ``dβ/dB = 0``).
 
     Example:
@@ -86,10 +88,11 @@ def optimal_field(
     if not isinstance(phi, AbstractPhi):
         raise TypeError(f"`phi` must be an AbstractPhi; got {type(phi).__name__}.")
     fn = _log_beta(phi, rule)
+    fn_grid = _log_beta(phi, TanhSinh(level=max(rule.level - 2, 1), t_max=rule.t_max))
 
     def kernel(p):
         lo, hi = field_bracket(p)
-        x, logb, result = argmax_log(fn, lo, hi, num_grid, p)
+        x, logb, result = argmax_log(fn, lo, hi, num_grid, p, fn_grid=fn_grid)
         return jnp.exp(x), 4.0 * p.s_z * jnp.exp(logb), result
 
     b0, beta_max, result = vectorize(kernel, params)

@@ -34,9 +34,9 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._overhauser import TanhSinh, overhauser_quad
+from .._overhauser import OverhauserField, TanhSinh, overhauser_quad
 from ._params import Parameters, entry_point, vectorize
-from ._relaxation import DEFAULT_RULE, _check_rule, averages, overhauser_distribution
+from ._relaxation import DEFAULT_RULE, _check_rule, averages
 
 
 def rotation_interpolated(tau_c, n_i):
@@ -48,21 +48,25 @@ def rotation_interpolated(tau_c, n_i):
 
 
 def _rotation_integrand(omega_b, s):
-    """``(4 - 2<cos φ>_t - 2<cos 2φ>_t) / (20 ω_e² τc²)`` as a function of ``(Ω_z, Ω_⊥)``
-    of ``Ω_e``, with frequencies in units of ``ω_e`` and ``s = ω_e τc``.
+    """``(4 - 2<cos φ>_t - 2<cos 2φ>_t) / (20 ω_e² τc²)`` as a function of
+    ``(Ω_{N,z}, Ω_{N,⊥})`` of the Overhauser field, with frequencies in units of ``ω_e``
+    and ``s = ω_e τc``.
 
     ``cos φ = Σ_j c_j cos(ν_j ω_e t)`` with ``Σ c_j = 1``, so
     ``1 - <cos φ> = Σ c_j q(ν_j)`` and ``1 - <cos 2φ> = 2(1 - <cos² φ>) =
     Σ_jk c_j c_k [q(ν_j - ν_k) + q(ν_j + ν_k)]``, ``q(ν) = ν²s²/(1 + ν²s²)`` (divided by
-    ``s²`` here, so ``s = 0`` is the small-angle limit).
+    ``s²`` here, so ``s = 0`` is the small-angle limit). Every frequency is an integer
+    combination of ``ν_n = Ω_B/Ω_e`` and ``ν' = Ω_N/Ω_e``, so the resonances (zeros of a
+    combination, where ``q`` has a dip of width ``1/s``) lie on the spheres
+    ``|Ω_N| = |Ω_B|/2, |Ω_B|, 2|Ω_B|`` about ``Ω_N = 0``.
     """
 
     def q(nu):
         return nu * nu / (1.0 + (nu * s) ** 2)
 
-    def f(z, p):
+    def f(nz, p):
+        z = nz + omega_b
         oe = jnp.sqrt(z * z + p * p)
-        nz = z - omega_b
         on = jnp.sqrt(nz * nz + p * p)
         nu_n = omega_b / oe
         nu_p = on / oe
@@ -96,16 +100,25 @@ class PhiInterpolation(AbstractPhi):
 
 class PhiExact(AbstractPhi):
     """The exact uniform rotation of the box model, Eqs. (S34) + (S39) (Fig. S1 dots):
-    a 2-D Overhauser average (``angular_rule`` for the polar angle)."""
+    a 2-D Overhauser average (``angular_rule`` for the polar angle, never finer than the
+    radial rule passed in).
+
+    The average runs over ``Ω_N`` in spherical coordinates about ``Ω_N = 0`` (the
+    engine's 2-D quadrature with ``omega_b = 0``), where the resonances of the time
+    average (``|Ω_N| = |Ω_B|/2, |Ω_B|, 2|Ω_B|``, width ``∝ 1/(ω_e τc)``) are radial
+    breakpoints; ``tests/smirnov24/test_phi.py`` checks it against Monte Carlo."""
 
     angular_rule: TanhSinh = TanhSinh(level=4)
 
     def rotation(self, params, field, rule):
-        dist = overhauser_distribution(params, field)
+        omega_b = field / params.delta_b
         s = 0.5 * params.tau_c / jnp.sqrt(params.n_i)  # ω_e τc
-        f = _rotation_integrand(dist.omega_b, s)
-        bps = (jnp.abs(dist.center) * s, 0.5 * s)
-        est = overhauser_quad(f, dist, breakpoints=bps, rule=rule, angular_rule=self.angular_rule)
+        f = _rotation_integrand(omega_b, s)
+        dist_n = OverhauserField(0.0, params.mean_overhauser, 0.5)  # Ω_N itself
+        bps = tuple(k * jnp.abs(omega_b) for k in (0.5, 1.0, 2.0))
+        level = min(self.angular_rule.level, rule.level)  # coarse radial => coarse angular
+        angular = TanhSinh(level=level, t_max=self.angular_rule.t_max)
+        est = overhauser_quad(f, dist_n, breakpoints=bps, rule=rule, angular_rule=angular)
         return est.value
 
 
