@@ -1,6 +1,7 @@
 """Benchmark of [Smirnov24]: the whole of Fig. 2(c,d) and Monte Carlo Overhauser averages.
 
-Rows (all measured in this run, same process and thread settings):
+Rows (all measured in this run, same process and thread settings; one JAX device: the
+batching is the engine's cache-blocked ``map_batched``):
 
 - ``Fig. 2(c,d) jaxspin``: ``B0`` and ``β_max`` for 64 values of ``τc`` × 2 values of
   ``N_I`` with a 400-field grid per curve (51 200 evaluations of Eq. (6), each two radial

@@ -104,8 +104,11 @@ def fig2cd(out_dir: Path, cfg) -> list[Path]:
         lab = rf"$N_I=10^{{{int(math.log10(n_i))}}}$"
         axes[0].loglog(taus, b0[:, j], color=COLORS[n_i], label=lab)
         axes[1].loglog(taus, bmax[:, j], color=COLORS[n_i], label=lab)
-    axes[0].loglog(taus, eq10, "k--", lw=1, label="Eq. (10)")
+    long = taus >= 1.0  # Eq. (10) is the long-τc asymptote
+    axes[0].loglog(taus[long], eq10[long], "k--", lw=1, label="Eq. (10)")
     axes[0].axhline(sat, color="tab:blue", ls=":", lw=1, label=r"$\sqrt{2N_I/5}\,\tilde B_L$")
+    axes[0].axhline(100.0, color="0.5", ls="-.", lw=0.8, label=r"$\Delta_B=1/(\gamma_eT_{2,e}^*)$")
+    axes[0].set_ylim(0.5, 300)
     axes[0].set_ylabel(r"$B_0/\tilde B_L$")
     axes[1].set_ylabel(r"$\beta_{\max}/\beta_0$")
     for ax, t in zip(
