@@ -172,6 +172,10 @@ def test_batched_fields_match_loop_and_vmap():
         lambda c: overhauser_radial(g, OverhauserField(c, 0.0, SIGMA), breakpoints=(0.5,)).value
     )(cs.reshape(-1))
     np.testing.assert_allclose(via_vmap[1], batched.value[1].reshape(-1), rtol=1e-14)
+    vv = jax.vmap(jax.vmap(lambda c: overhauser_radial(g, OverhauserField(c, 0.0, SIGMA)).value[0]))
+    np.testing.assert_allclose(
+        vv(cs), overhauser_radial(g, OverhauserField(cs, 0.0, SIGMA)).value[0], rtol=1e-14
+    )
 
 
 @jax.jit

@@ -122,7 +122,7 @@ def electron_relaxation_time_lorentzian(params: Parameters, field: ArrayLike = 0
 
     It is exact at ``B = 0`` (``3τc/2``) and within 2.8 % of ``1/T1e^N(B = 0)`` at every
     field, but its tail is 4/3 of the exact one (``<Ω_⊥²/Ω_e²> → 1/(2 Ω_B² T2e*²)``), so
-    the relative error of ``T1e^N`` itself reaches 25 % at ``Ω_B T2e* ≳ 3``
+    the relative error of ``T1e^N`` itself is 19 % at ``Ω_B T2e* = 3`` and tends to 25 %
     (``tests/smirnov24/test_relaxation.py``)."""
 
     def kernel(p, b):
