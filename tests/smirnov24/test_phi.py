@@ -79,10 +79,11 @@ def test_composite_rotation_matches_precession_equations():
 def test_exact_phi_limits():
     # B = 0: φ = at/(2ħ), so the exact rotation is (S37) (both N_I)
     taus = jnp.array([0.1, 3.0, 300.0])
+    zero = jnp.zeros(3)  # same shapes as below: one compilation
     for n_i in (1e4, 1e6):
         p = s24.Parameters(taus, delta_b=1.0, n_i=n_i)
-        exact = s24.phi(p, 0.0, method=s24.PhiExact())
-        np.testing.assert_allclose(exact, s24.phi(p, 0.0), rtol=1e-10)
+        exact = s24.phi(p, zero, method=s24.PhiExact())
+        np.testing.assert_allclose(exact, s24.phi(p, zero), rtol=1e-10)
     # small rotation angles (N_I = inf): the rotation part is 1/2 at any field
     p = s24.Parameters(jnp.array([0.3, 3.0, 30.0]), delta_b=1.0)
     fields = jnp.array([0.2, 1.0, 5.0])
