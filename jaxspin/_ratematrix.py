@@ -201,7 +201,7 @@ def relaxation_rates(W: Float[Array, "n n"], k: int = 1) -> Float[Array, " k"]:
 
 @eqx.filter_jit
 def birth_death_stationary(
-    up: Float[Array, " K"], down: Float[Array, " K"]
+    up: Float[Array, " K"], down: Float[Array, " K"], *, log: bool = False
 ) -> Float[Array, " K+1"]:
     """Stationary distribution of a birth-death chain on states ``0..K``.
 
@@ -209,8 +209,12 @@ def birth_death_stationary(
     Exact product formula ``p_{k+1}/p_k = up[k]/down[k]`` (detailed balance holds for any
     one-dimensional chain), evaluated in log space so ratios of 1e±300 are fine
     [Latta09, Eq. (12) for each Dicke ladder]. Differentiable; zero or negative rates raise.
+    ``log=True`` returns the normalised ``log p`` instead (no underflow: use it when
+    probabilities below 1e-308 still matter, e.g. to restrict the chain to a sub-interval
+    by renormalising).
     """
     bad = jnp.any(up <= 0) | jnp.any(down <= 0)
     up = eqx.error_if(up, bad, "birth_death_stationary needs strictly positive rates.")
     logp = jnp.concatenate([jnp.zeros(1, up.dtype), jnp.cumsum(jnp.log(up) - jnp.log(down))])
-    return jnp.exp(logp - jax.nn.logsumexp(logp))
+    logp = logp - jax.nn.logsumexp(logp)
+    return logp if log else jnp.exp(logp)

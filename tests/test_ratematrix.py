@@ -98,6 +98,18 @@ def test_birth_death_chain():
         jax.block_until_ready(jaxspin.birth_death_stationary(up, jnp.zeros(4)))
 
 
+def test_birth_death_log():
+    # log=True keeps probabilities far below the float64 range: p ∝ (1e-200)^k.
+    K = 5
+    up = jnp.full(K, 1e-100)
+    down = jnp.full(K, 1e100)
+    logp = jaxspin.birth_death_stationary(up, down, log=True)
+    np.testing.assert_allclose(np.diff(np.asarray(logp)), -200 * np.log(10.0), rtol=1e-13)
+    assert abs(float(jax.nn.logsumexp(logp))) < 1e-13
+    p = jaxspin.birth_death_stationary(up, down)
+    assert float(p[0]) == 1.0 and float(p[2]) == 0.0  # the linear version underflows
+
+
 def test_relaxation_rate_two_state():
     W = jnp.array([[0.0, 1.5], [0.7, 0.0]])
     np.testing.assert_allclose(jaxspin.relaxation_rates(W), [2.2], rtol=1e-12)
