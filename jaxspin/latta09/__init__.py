@@ -38,6 +38,13 @@ from ._locking import (
     polarization_rates as polarization_rates,
     zero_crossings as zero_crossings,
 )
+from ._maps import (
+    MAP_OUTPUTS as MAP_OUTPUTS,
+    detuning_scan as detuning_scan,
+    effective_detuning_lattice as effective_detuning_lattice,
+    polarization_map as polarization_map,
+    steady_observables as steady_observables,
+)
 from ._parameters import (
     DEFAULTS as DEFAULTS,
     RATE_UNIT_PER_SECOND as RATE_UNIT_PER_SECOND,
@@ -45,6 +52,7 @@ from ._parameters import (
     electron_zeeman_ueV as electron_zeeman_ueV,
     seconds_to_rate_units as seconds_to_rate_units,
 )
+from ._phenomenological import PhenomenologicalModel as PhenomenologicalModel
 from ._rates import (
     DIRECTIONS as DIRECTIONS,
     PROCESSES as PROCESSES,

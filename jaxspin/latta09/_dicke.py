@@ -79,7 +79,7 @@ def log_ladder_weights(n_nuclei: int, spin: float = 0.5) -> tuple[np.ndarray, np
 
     Spin ½: closed form with ``lgamma`` (relative accuracy ~1e-13 for any ``N``). Spin
     ``I_n > ½``: exact integers for ``N (2I_n + 1) ≤ 4000``, otherwise FFT counting in
-    floating point (absolute accuracy ~1e-14 in ``w_I``; ladders whose ``D(I)`` is below
+    floating point (absolute accuracy ~1e-12 in ``w_I``; ladders whose ``D(I)`` is below
     1e-13 of the largest count are rounding noise there and get ``w_I = 0``).
     """
     _check_spin(n_nuclei, spin)

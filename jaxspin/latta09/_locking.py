@@ -28,7 +28,7 @@ from .._steady import AbstractSteadyStateSolver, DenseLU
 from ._dicke import DickeSpace
 from ._dot import absorption, dot_steadystate
 from ._parameters import Latta09Params, check_params
-from ._rates import DIRECTIONS, GROUPS, PROCESSES, check_include, process_coefficients
+from ._rates import DIRECTIONS, GROUPS, PROCESSES, include_mask, process_coefficients
 
 
 class PolarizationRates(eqx.Module):
@@ -44,7 +44,6 @@ class PolarizationRates(eqx.Module):
     effective_detuning: Float[Array, "..."]
 
 
-@eqx.filter_jit
 def polarization_rates(
     params: Latta09Params,
     space: DickeSpace,
@@ -61,20 +60,25 @@ def polarization_rates(
     fixed ``P``). ``P`` enters the ladder factors ``E[I(I+1)|m] − m(m ± 1)`` with
     ``m = P N I_n`` (``E[I(I+1)|m]`` interpolated from :meth:`DickeSpace.thermal_i2_given_m`).
     """
-    include = check_include(include)
+    eff = None if effective_detuning is None else jnp.asarray(effective_detuning, float)
+    return _rates(
+        params, space, jnp.asarray(polarization, float), eff, include_mask(include), solver
+    )
+
+
+@eqx.filter_jit
+def _rates(params, space, pol, effective_detuning, mask, solver) -> PolarizationRates:
     params = check_params(params)
     n = space.n_nuclei
-    pol = jnp.asarray(polarization, float)
     m = pol * space.max_polarization_spin
     if effective_detuning is None:
         shift = params.hyperfine / n * m
     else:
-        eff = jnp.asarray(effective_detuning, float)
-        m, eff = jnp.broadcast_arrays(m, eff)
+        m, eff = jnp.broadcast_arrays(m, effective_detuning)
         shift = params.detuning - eff
     shift = jnp.broadcast_to(shift, m.shape)
     rho = dot_steadystate(params, shift, solver=solver)
-    coeffs = process_coefficients(params, n, rho, shift, include)
+    coeffs = process_coefficients(params, n, rho, shift, mask)
     i2 = jnp.interp(m, space.m, space.thermal_i2_given_m())
     d = jnp.asarray(DIRECTIONS, float)
     per = d * coeffs * (i2[..., None] - m[..., None] * (m[..., None] + d))

@@ -85,12 +85,13 @@ DEFAULTS: dict[str, tuple[float, str, str]] = {
         "Δω = 0 (W_abs = Γ/3), the value the paper used for its Fig. 3E [Latta09, Sec. II].",
     ),
     "decay": (
-        0.5,
+        0.1,
         "1",
         "η: nuclear decay rate γ_dec = η (A/(N ω_z))² Γ, i.e. in units of the reverse-"
         "Overhauser rate per unit ρ_tt; the paper's 'resident electron mediated decay' "
         "[Latta09, Sec. III] scales like the other hyperfine-assisted rates. Open in the "
-        "paper; chosen so that decay, not the Dicke-ladder edge, limits |P| (README).",
+        "paper: 0.1 keeps it below the electron-mediated part of the flip-flops "
+        "(ε γ_spin ~ 0.3-1 ε Γ near resonance), so that it limits |P| only far from resonance.",
     ),
 }
 

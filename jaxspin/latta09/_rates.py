@@ -39,7 +39,8 @@ not depend on ``I``: all ladders share one stationary shape (:mod:`._stationary`
 """
 
 import jax.numpy as jnp
-from jaxtyping import Array, Complex, Float
+import numpy as np
+from jaxtyping import Array, Bool, Complex, Float
 
 from ._dot import DOWN, TRION, UP, populations, w_abs
 from ._parameters import Latta09Params
@@ -70,16 +71,19 @@ def spin_dephasing_rate(
     return params.spin_dephasing * w_abs(effective_detuning, params.rabi, params.gamma)
 
 
-def check_include(include: tuple[str, ...]) -> tuple[str, ...]:
-    """Validate a selection of :data:`PROCESSES` (the two decay processes are required: they
-    keep every ladder's chain irreducible)."""
+def include_mask(include: tuple[str, ...]) -> np.ndarray:
+    """Validate a selection of :data:`PROCESSES` and return it as a boolean mask ``(5,)``
+    (the two decay processes are required: they keep every ladder's chain irreducible).
+    Masks are traced, so switching processes does not recompile."""
+    if isinstance(include, str):
+        raise ValueError("`include` must be a sequence of process names, not a string.")
     include = tuple(include)
     unknown = [k for k in include if k not in PROCESSES]
     if unknown:
         raise ValueError(f"Unknown processes {unknown}; known: {PROCESSES}.")
     if "decay_up" not in include or "decay_down" not in include:
         raise ValueError("`include` must contain 'decay_up' and 'decay_down'.")
-    return include
+    return np.array([k in include for k in PROCESSES])
 
 
 def process_coefficients(
@@ -87,12 +91,13 @@ def process_coefficients(
     n_nuclei: int,
     rho: Complex[Array, "*batch 3 3"],
     shift: Float[Array, "*batch"],
-    include: tuple[str, ...] = PROCESSES,
+    include: Bool[Array, " 5"] | None = None,
 ) -> Float[Array, "*batch 5"]:
     """Per-matrix-element rates ``γ_k Tr(Q_k†Q_k ρ_QD)`` of the :data:`PROCESSES` [µeV].
 
     ``rho``: conditional QD states; ``shift``: their Overhauser shifts ``(A/N) I_z`` [µeV];
-    ``include``: the processes kept (the others get rate 0; static). Multiply by
+    ``include``: boolean mask of the processes kept (:func:`include_mask`; default all),
+    the others get rate 0. Multiply by
     ``I(I+1) − I_z(I_z ± 1)`` for the rate on ladder ``I``.
     """
     pops = populations(rho)
@@ -109,8 +114,9 @@ def process_coefficients(
         ],
         axis=-1,
     )
-    keep = jnp.asarray([k in include for k in PROCESSES])
-    return jnp.where(keep, coeffs, 0.0)
+    if include is None:
+        return coeffs
+    return jnp.where(jnp.asarray(include), coeffs, 0.0)
 
 
 def ladder_coefficients(

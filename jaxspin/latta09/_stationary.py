@@ -29,7 +29,7 @@ from ._rates import (
     DIRECTIONS,
     GROUPS,
     PROCESSES,
-    check_include,
+    include_mask,
     ladder_coefficients,
     process_coefficients,
 )
@@ -44,6 +44,8 @@ class NuclearSteadyState(eqx.Module):
     conditional QD states; ``coefficients`` ``(K, 5)`` per-matrix-element process rates
     [µeV]; ``absorption_m`` ``(K,)`` conditional absorption [µeV]; ``log_i2`` ``(K,)`` =
     ``log Σ_I P(I, m) I(I+1)``. Observables are properties (units in their docstrings).
+    A batched state (from ``jax.vmap`` or :func:`detuning_scan`) carries leading axes on
+    every array; the properties then have those axes.
     """
 
     params: Latta09Params
@@ -65,12 +67,12 @@ class NuclearSteadyState(eqx.Module):
     @property
     def mean_iz(self) -> Float[Array, ""]:
         """``⟨I_z⟩``."""
-        return jnp.sum(self.p * self.m)
+        return jnp.sum(self.p * self.m, axis=-1)
 
     @property
     def var_iz(self) -> Float[Array, ""]:
         """``⟨I_z²⟩ − ⟨I_z⟩²``."""
-        return jnp.sum(self.p * (self.m - self.mean_iz) ** 2)
+        return jnp.sum(self.p * (self.m - self.mean_iz[..., None]) ** 2, axis=-1)
 
     @property
     def polarization(self) -> Float[Array, ""]:
@@ -97,29 +99,33 @@ class NuclearSteadyState(eqx.Module):
     @property
     def absorption(self) -> Float[Array, ""]:
         """Mean absorption ``Σ_m P(m) (Γ + γ_hhlh) ρ_tt(m)`` [µeV]."""
-        return jnp.sum(self.p * self.absorption_m)
+        return jnp.sum(self.p * self.absorption_m, axis=-1)
 
     def process_rates(self) -> Float[Array, " 5"]:
         """Each process's contribution to ``d⟨I_z⟩/dt`` [µeV, i.e. spin flips per ħ/µeV] in
         this state: ``± Σ_{I,m} P(I, m) γ_k⟨Q†Q⟩ M_±(I, m)`` (order :data:`PROCESSES`).
         They sum to zero (stationarity)."""
-        i2 = jnp.exp(self.log_i2)  # Σ_I P(I, m) I(I+1)
+        i2 = jnp.exp(self.log_i2)[..., None]  # Σ_I P(I, m) I(I+1)
         d = jnp.asarray(DIRECTIONS, self.m.dtype)
-        m = self.m[:, None]
-        m_elem = i2[:, None] - self.p[:, None] * m * (m + d)
-        return jnp.sum(d * self.coefficients * m_elem, axis=0)
+        m = self.m[..., None]
+        m_elem = i2 - self.p[..., None] * m * (m + d)
+        return jnp.sum(d * self.coefficients * m_elem, axis=-2)
 
     def rate_groups(self) -> dict[str, Float[Array, ""]]:
         """``dP/dt`` parts [µeV]: reverse Overhauser, Overhauser, decay (Fig. S3/S4), and total."""
         rates = self.process_rates() / self.space.max_polarization_spin
-        out = {g: sum(rates[PROCESSES.index(n)] for n in names) for g, names in GROUPS.items()}
-        out["total"] = jnp.sum(rates)
+        out = {g: sum(rates[..., PROCESSES.index(n)] for n in names) for g, names in GROUPS.items()}
+        out["total"] = jnp.sum(rates, axis=-1)
         return out
 
     def ladder_distribution(self) -> Float[Array, "L K"]:
         """``P(I, m)`` for every kept ladder (zeros outside ``|m| ≤ I``)."""
         mask = jnp.asarray(self.space.ladder_mask())
-        logp = self.space.log_weights[:, None] - self.log_ladder_norm[:, None] + self.log_shape
+        logp = (
+            self.space.log_weights[:, None]
+            - self.log_ladder_norm[..., :, None]
+            + self.log_shape[..., None, :]
+        )
         return jnp.where(mask, jnp.exp(jnp.where(mask, logp, -jnp.inf)), 0.0)
 
 
@@ -155,7 +161,6 @@ def mixture(
     return log_p - log_c, log_z, log_g, log_c
 
 
-@eqx.filter_jit
 def nuclear_steady_state(
     params: Latta09Params,
     space: DickeSpace,
@@ -165,7 +170,7 @@ def nuclear_steady_state(
     throw: bool = True,
 ) -> NuclearSteadyState:
     """Stationary ``P(I, I_z)`` and conditional QD states for one parameter point
-    [Latta09, Eq. (12)]; ``jax.vmap`` over ``params`` to batch.
+    [Latta09, Eq. (12)]; ``jax.vmap`` over ``params`` to batch (or :func:`detuning_scan`).
 
     ``include``: the nuclear processes kept (:data:`jaxspin.latta09.PROCESSES`; the decay
     pair is required), e.g. to isolate the Overhauser or the reverse-Overhauser process.
@@ -177,12 +182,27 @@ def nuclear_steady_state(
         >>> bool(abs(float(ss.p.sum()) - 1) < 1e-12)
         True
     """
-    include = check_include(include)
+    return _steady_state(params, space, include_mask(include), solver, throw)
+
+
+@eqx.filter_jit
+def _steady_state(params, space, mask, solver, throw):
     params = check_params(params)
     n = space.n_nuclei
     shift = params.hyperfine / n * space.m
     rho = dot_steadystate(params, shift, solver=solver, throw=throw)
-    coeffs = process_coefficients(params, n, rho, shift, include)
+    coeffs = process_coefficients(params, n, rho, shift, mask)
+    return steady_state_from_coefficients(params, space, rho, coeffs)
+
+
+def steady_state_from_coefficients(
+    params: Latta09Params,
+    space: DickeSpace,
+    rho: Complex[Array, "K 3 3"],
+    coeffs: Float[Array, "K 5"],
+) -> NuclearSteadyState:
+    """Steps (3)-(4) of the module docstring from given conditional QD states ``rho`` and
+    per-matrix-element process rates ``coeffs`` on the grid ``space.m`` (one point)."""
     a, b = ladder_coefficients(coeffs)
     log_shape = ladder_shape(space, a, b)
     log_p, log_z, log_g, log_c = mixture(space, log_shape)
