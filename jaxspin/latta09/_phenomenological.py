@@ -11,14 +11,15 @@ Eq. (13) with a minus sign (it polarises along −z), which is the form used her
 *Calibration from the master equation* (:meth:`PhenomenologicalModel.from_params`).
 The master equation's mean-field rate at ``P`` (spin ½) is ``(a − b) − (a + b) P`` with,
 exactly, ``a − b = ε ρ_tt [Γ − γ_spin γ_hhlh/κ]`` (``ε = (A/(Nω_z))²``, ``γ_spin = c_spin
-W_abs``; ``ρ_↓↓ − ρ_↑↑ = γ_hhlh ρ_tt/κ`` in the QD steady state). Replacing ``Γ ρ_tt`` by
-``W_abs`` (no optical pumping into |↓⟩) gives ``α_ROH = ε``, ``α_OH = ε c_spin γ_hhlh/(κΓ)``.
-The decay ``a + b = γ_dec + ε(Γ ρ_tt + γ_spin(ρ_↑↑ + ρ_↓↓))`` contains the electron-mediated
-part, which the paper calls a detuning-independent offset: it is evaluated at the P = 0
-locking point. Consequences (``tests/latta09/test_phenomenological.py``): the P = 0 locking
-points ``W_abs = α_ROH/α_OH = κΓ/(c_spin γ_hhlh)`` coincide *exactly* with the master
-equation's; the rates agree to the extent that ``Γ ρ_tt ≈ W_abs``, i.e. for weak optical
-pumping ``γ_hhlh W_abs ≪ κ Γ``.
+W_abs``; ``ρ_↓↓ − ρ_↑↑ = γ_hhlh ρ_tt/κ`` in the QD steady state). For weak driving and weak
+optical pumping (``γ_hhlh W_abs ≪ κ Γ``) the symmetric co-tunnelling keeps half of the
+population in |↓⟩, so ``Γ ρ_tt ≈ W_abs/2``: ``α_ROH = ε/2``, ``α_OH = ε c_spin γ_hhlh/(2κΓ)``.
+The decay ``a + b = γ_dec + ε(Γ ρ_tt + γ_spin(ρ_↑↑ + ρ_↓↓))`` contains the electron-
+mediated part, which the paper calls a detuning-independent offset: it is evaluated at the
+P = 0 locking point (``W_abs = W_lock``). Consequences (``tests/latta09/test_phenomenological.py``):
+the P = 0 locking points ``W_abs = α_ROH/α_OH = κΓ/(c_spin γ_hhlh)`` coincide *exactly*
+with the master equation's; the rates agree where ``Γ ρ_tt ≈ W_abs/2`` (weak drive, weak
+pumping) and deviate by the factor ``2Γρ_tt/W_abs`` otherwise.
 """
 
 import equinox as eqx
@@ -48,10 +49,11 @@ class PhenomenologicalModel(eqx.Module):
     ) -> "PhenomenologicalModel":
         """Coefficients implied by the master-equation parameters (module docstring)."""
         eps = params.hyperfine_scale(n_nuclei)
-        alpha_roh = eps
-        alpha_oh = eps * params.spin_dephasing * params.gamma_hhlh / (params.kappa * params.gamma)
+        alpha_roh = eps / 2
+        ratio = params.spin_dephasing * params.gamma_hhlh / (params.kappa * params.gamma)
+        alpha_oh = alpha_roh * ratio
         w_lock = alpha_roh / alpha_oh
-        electron = eps * (1 + params.spin_dephasing) * w_lock
+        electron = eps * (0.5 + params.spin_dephasing) * w_lock
         return cls(
             alpha_roh=alpha_roh,
             alpha_oh=alpha_oh,
