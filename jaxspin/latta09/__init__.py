@@ -31,6 +31,14 @@ from ._dragging import (
     stationary_ladders as stationary_ladders,
     thermal_ladders as thermal_ladders,
 )
+from ._fits import (
+    CommonSaturation as CommonSaturation,
+    CriticalStep as CriticalStep,
+    common_saturation_model as common_saturation_model,
+    critical_step_model as critical_step_model,
+    fit_common_saturation as fit_common_saturation,
+    fit_critical_step as fit_critical_step,
+)
 from ._locking import (
     LockingPoint as LockingPoint,
     PolarizationRates as PolarizationRates,
