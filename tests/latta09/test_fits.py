@@ -2,6 +2,7 @@
 
 import jax
 import numpy as np
+import pytest
 
 from jaxspin.latta09 import (
     CommonSaturation,
@@ -27,6 +28,7 @@ def test_common_saturation_time_is_recovered():
     np.testing.assert_allclose(np.asarray(res.params.w_max), truth.w_max, atol=0.1)
 
 
+@pytest.mark.slow
 def test_critical_step_is_recovered():
     steps = np.linspace(0.1, 3.0, 12)
     truth = CriticalStep(w_0=8.0, w_inf=1.5, delta_c=0.75)

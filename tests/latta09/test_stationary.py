@@ -168,3 +168,19 @@ def test_gradients_match_finite_differences():
         axis=1,
     )
     np.testing.assert_allclose(jac, fd, rtol=2e-5, atol=1e-10)
+
+
+def test_vmap_of_grad_and_vmap_of_vmap():
+    space = DickeSpace(8, tail=0.0)
+
+    def pol(rabi, det):
+        q = PARAMS.replace(detuning=det, rabi=rabi)
+        return nuclear_steady_state(q, space, solver=SOLVER).polarization
+
+    rabis = jnp.array([0.5, 1.0, 1.5])
+    dets = jnp.array([-0.5, 0.7])
+    grads = jax.vmap(jax.grad(pol), in_axes=(0, None))(rabis, 0.7)
+    one = jax.grad(pol)(1.0, 0.7)
+    np.testing.assert_allclose(float(grads[1]), float(one), rtol=1e-12)
+    grid = jax.vmap(jax.vmap(pol, in_axes=(None, 0)), in_axes=(0, None))(rabis, dets)
+    np.testing.assert_allclose(float(grid[2, 0]), float(pol(1.5, -0.5)), rtol=1e-12)
