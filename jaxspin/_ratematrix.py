@@ -201,7 +201,7 @@ def relaxation_rates(W: Float[Array, "n n"], k: int = 1) -> Float[Array, " k"]:
 
 @eqx.filter_jit
 def birth_death_stationary(
-    up: Float[Array, " K"], down: Float[Array, " K"]
+    up: Float[Array, " K"], down: Float[Array, " K"], *, log: bool = False
 ) -> Float[Array, " K+1"]:
     """Stationary distribution of a birth-death chain on states ``0..K``.
 
@@ -209,8 +209,80 @@ def birth_death_stationary(
     Exact product formula ``p_{k+1}/p_k = up[k]/down[k]`` (detailed balance holds for any
     one-dimensional chain), evaluated in log space so ratios of 1e±300 are fine
     [Latta09, Eq. (12) for each Dicke ladder]. Differentiable; zero or negative rates raise.
+    ``log=True`` returns the normalised ``log p`` instead (no underflow: use it when
+    probabilities below 1e-308 still matter, e.g. to restrict the chain to a sub-interval
+    by renormalising).
     """
     bad = jnp.any(up <= 0) | jnp.any(down <= 0)
     up = eqx.error_if(up, bad, "birth_death_stationary needs strictly positive rates.")
     logp = jnp.concatenate([jnp.zeros(1, up.dtype), jnp.cumsum(jnp.log(up) - jnp.log(down))])
-    return jnp.exp(logp - jax.nn.logsumexp(logp))
+    logp = logp - jax.nn.logsumexp(logp)
+    return logp if log else jnp.exp(logp)
+
+
+class BirthDeathModes(eqx.Module):
+    """Relaxation modes of a birth-death chain on states ``0..K`` (one chain; ``vmap`` to
+    batch): ``p(t) = Π^{1/2} V e^{−Λ t} Vᵀ Π^{−1/2} p(0)``.
+
+    ``log_pi`` ``(K+1,)``: log of the detailed-balance weights (max 0; each connected block
+    normalised separately); ``rates`` ``(K+1,)``: the relaxation rates ``Λ ≥ 0`` (the
+    eigenvalues of ``−G``); ``vectors`` ``(K+1, K+1)``: orthonormal eigenvectors of the
+    symmetrised generator ``S = Π^{−1/2} G Π^{1/2}``. One decomposition serves any number
+    of times and initial states.
+    """
+
+    log_pi: Float[Array, " K1"]
+    rates: Float[Array, " K1"]
+    vectors: Float[Array, "K1 K1"]
+
+    def propagate(self, p0: Float[Array, " K1"], t: Float[Array, ""]) -> Float[Array, " K1"]:
+        """``p(t)`` from ``p(0) = p0`` after a time ``t ≥ 0`` (in the rates' inverse units)."""
+        half = 0.5 * self.log_pi
+        q = jnp.exp(-half) * p0
+        q = self.vectors @ (jnp.exp(-self.rates * t) * (self.vectors.T @ q))
+        return jnp.exp(half) * q
+
+    @property
+    def amplification(self) -> Float[Array, ""]:
+        """``exp(½ (max log π − min log π))``: the factor by which rounding errors of the
+        eigendecomposition can be amplified in :meth:`propagate` (absolute error of a
+        probability ≲ 1e-16 × this). Keep it below ~1e8."""
+        return jnp.exp(0.5 * (jnp.max(self.log_pi) - jnp.min(self.log_pi)))
+
+
+@eqx.filter_jit
+def birth_death_modes(up: Float[Array, " K"], down: Float[Array, " K"]) -> BirthDeathModes:
+    """Exact propagator of the birth-death chain with rates ``up[k]`` (``k → k+1``) and
+    ``down[k]`` (``k+1 → k``), from the symmetric eigendecomposition of its generator.
+
+    A one-dimensional chain is reversible, so ``G`` is similar to the symmetric tridiagonal
+    ``S`` with diagonal ``−(up[k] + down[k−1])`` and off-diagonal ``√(up[k] down[k])``
+    (no ``Π`` needed to form it). A pair ``up[k] = down[k] = 0`` splits the chain into
+    independent blocks (allowed; a state with zero probability in an unreachable block
+    stays there); ``up[k] > 0`` with ``down[k] = 0`` (or the reverse) is irreversible and
+    raises. Cost ``O(K³)`` once; each :meth:`BirthDeathModes.propagate` is ``O(K²)`` for any
+    ``t`` — the same result as ``expm(G t) p0`` (:func:`jaxspin.propagate`) but with no
+    step-size or squaring limit. Rounding errors grow with the spread of ``Π``
+    (:attr:`BirthDeathModes.amplification`): use it for chains whose stationary
+    probabilities span less than ~30 decades.
+    """
+    up = jnp.asarray(up)
+    down = jnp.asarray(down)
+    if up.ndim != 1 or up.shape != down.shape:
+        raise ValueError(f"`up` and `down` must be 1-D of one shape; got {up.shape}, {down.shape}.")
+    bad = jnp.any(up < 0) | jnp.any(down < 0) | jnp.any((up > 0) != (down > 0))
+    up = eqx.error_if(
+        up, bad, "birth_death_modes needs rates >= 0 with up[k] > 0 exactly when down[k] > 0."
+    )
+    link = up > 0
+    safe_up = jnp.where(link, up, 1.0)
+    safe_down = jnp.where(link, down, 1.0)
+    log_ratio = jnp.where(link, jnp.log(safe_up) - jnp.log(safe_down), 0.0)
+    log_pi = jnp.concatenate([jnp.zeros(1, up.dtype), jnp.cumsum(log_ratio)])
+    log_pi = log_pi - jnp.max(log_pi)
+    zero = jnp.zeros(1, up.dtype)
+    diag = -(jnp.concatenate([up, zero]) + jnp.concatenate([zero, down]))
+    off = jnp.sqrt(up * down)
+    S = jnp.diag(diag) + jnp.diag(off, 1) + jnp.diag(off, -1)
+    lam, vec = jnp.linalg.eigh(S)
+    return BirthDeathModes(log_pi, -lam, vec)

@@ -98,6 +98,49 @@ def test_birth_death_chain():
         jax.block_until_ready(jaxspin.birth_death_stationary(up, jnp.zeros(4)))
 
 
+def test_birth_death_log():
+    # log=True keeps probabilities far below the float64 range: p ∝ (1e-200)^k.
+    K = 5
+    up = jnp.full(K, 1e-100)
+    down = jnp.full(K, 1e100)
+    logp = jaxspin.birth_death_stationary(up, down, log=True)
+    np.testing.assert_allclose(np.diff(np.asarray(logp)), -200 * np.log(10.0), rtol=1e-13)
+    assert abs(float(jax.nn.logsumexp(logp))) < 1e-13
+    p = jaxspin.birth_death_stationary(up, down)
+    assert float(p[0]) == 1.0 and float(p[2]) == 0.0  # the linear version underflows
+
+
 def test_relaxation_rate_two_state():
     W = jnp.array([[0.0, 1.5], [0.7, 0.0]])
     np.testing.assert_allclose(jaxspin.relaxation_rates(W), [2.2], rtol=1e-12)
+
+
+def test_birth_death_modes_match_expm():
+    # (not re-exported yet: the lead adds jaxspin.birth_death_modes to jaxspin/__init__.py)
+    from jaxspin._ratematrix import birth_death_modes
+
+    # Exact propagation of a random chain with a break (up = down = 0 splits it in two)
+    # against the dense matrix exponential, for short and long times.
+    rng = np.random.default_rng(7)
+    K = 30
+    up = rng.uniform(0.1, 10, K)
+    down = rng.uniform(0.1, 10, K)
+    up[12] = down[12] = 0.0
+    W = np.zeros((K + 1, K + 1))
+    W[np.arange(1, K + 1), np.arange(K)] = up
+    W[np.arange(K), np.arange(1, K + 1)] = down
+    G = jaxspin.generator(jnp.asarray(W))
+    p0 = np.zeros(K + 1)
+    p0[[2, 20, 29]] = [0.5, 0.3, 0.2]
+    modes = birth_death_modes(jnp.asarray(up), jnp.asarray(down))
+    ts = jnp.array([0.0, 1e-3, 0.3, 50.0, 1e4])
+    ref = jaxspin.propagate(G, jnp.asarray(p0), ts)
+    got = jax.vmap(lambda t: modes.propagate(jnp.asarray(p0), t))(ts)
+    np.testing.assert_allclose(got, ref, atol=1e-13)
+    # probability of each block is conserved separately (to eps * ||S|| * t ~ 2e-11)
+    np.testing.assert_allclose(float(got[-1][:13].sum()), 0.5, rtol=1e-10)
+    # the long-time limit of each block is its own stationary distribution
+    sub = jaxspin.birth_death_stationary(jnp.asarray(up[13:]), jnp.asarray(down[13:]))
+    np.testing.assert_allclose(got[-1][13:] / got[-1][13:].sum(), sub, atol=1e-12)
+    with pytest.raises(Exception, match="up\\[k\\] > 0 exactly when"):
+        jax.block_until_ready(birth_death_modes(jnp.array([1.0, 1.0]), jnp.array([1.0, 0.0])).rates)
