@@ -11,7 +11,8 @@ names start with the key, plus the data behind them (``.npz``). Benchmarks come 
 ``benchmarks/bench_<key>.py`` (installed as ``jaxspin.benchmarks``), each defining
 ``run(quick=False) -> list[dict]`` (a table: one dict per row, ratios against baselines
 measured in the same run) and ``scaling(quick=False) -> dict`` (how the cost grows with
-problem size: keys ``xlabel``, ``sizes``, ``seconds``, optional ``label``/``title``).
+problem size: keys ``xlabel``, ``sizes``, ``seconds``, optional ``label``/``title``, or
+``curves = {label: (sizes, seconds)}`` for several curves).
 
 The command line exposes all host CPU cores as JAX devices (``JAXSPIN_CPU_DEVICES=auto``)
 unless the environment says otherwise, so sweeps shard over cores.
@@ -29,6 +30,10 @@ PAPERS = ("danon11", "smirnov24", "latta09", "deluca16", "gong11")
 BENCHMARKS = ("engine", *PAPERS)
 
 
+def _load_module(name: str):
+    return importlib.import_module(name)
+
+
 def _figures(args) -> int:
     keys = args.only or list(PAPERS)
     out = Path(args.out)
@@ -38,7 +43,7 @@ def _figures(args) -> int:
         t0 = time.perf_counter()
         print(f"== {key}: making figures into {out} ({args.size} size)", file=sys.stderr)
         try:
-            module = importlib.import_module(f"jaxspin.examples.{key}")
+            module = _load_module(f"jaxspin.examples.{key}")
         except ModuleNotFoundError as err:
             print(f"   {key}: no example module ({err})", file=sys.stderr)
             failed.append(key)
@@ -69,7 +74,7 @@ def _bench(args) -> int:
     report = [f"# jaxspin bench on {device_desc}\n"]
     for key in keys:
         try:
-            module = importlib.import_module(f"jaxspin.benchmarks.bench_{key}")
+            module = _load_module(f"jaxspin.benchmarks.bench_{key}")
         except ModuleNotFoundError as err:
             print(f"{key}: no benchmark module ({err})", file=sys.stderr)
             continue
@@ -86,7 +91,9 @@ def _bench(args) -> int:
         if hasattr(module, "scaling"):
             sc = module.scaling(quick=args.quick)
             fig, ax = plt.subplots(figsize=(5.5, 4))
-            ax.loglog(sc["sizes"], sc["seconds"], "o-", label=sc.get("label", key))
+            curves = sc.get("curves") or {sc.get("label", key): (sc["sizes"], sc["seconds"])}
+            for label, (sizes, seconds) in curves.items():
+                ax.loglog(sizes, seconds, "o-", label=label)
             ax.set_xlabel(sc["xlabel"])
             ax.set_ylabel("wall time [s]")
             ax.set_title(sc.get("title", f"{key}: cost vs size") + f"\n({device_desc})")

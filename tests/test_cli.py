@@ -1,0 +1,42 @@
+"""The command line's contracts with examples/ and benchmarks/ (with stand-in modules)."""
+
+import types
+
+import pytest
+
+from jaxspin import _cli
+
+
+def test_figures_calls_make_figures(monkeypatch, tmp_path):
+    calls = []
+
+    def make_figures(out_dir, *, size="small", progress=True):
+        calls.append((out_dir, size, progress))
+        path = out_dir / "danon11_test.png"
+        path.write_bytes(b"png")
+        return [path]
+
+    fake = types.SimpleNamespace(make_figures=make_figures)
+    monkeypatch.setattr(_cli, "_load_module", lambda name: fake)
+    rc = _cli.main(["figures", "--only", "danon11", "--out", str(tmp_path), "--quiet"])
+    assert rc == 0
+    assert calls == [(tmp_path, "small", False)]
+    assert (tmp_path / "danon11_test.png").exists()
+
+
+def test_bench_writes_report_and_plot(monkeypatch, tmp_path):
+    fake = types.SimpleNamespace(
+        run=lambda quick=False: [{"case": "x", "jaxspin_s": 0.1, "baseline_s": 1.0, "ratio": 10.0}],
+        scaling=lambda quick=False: {"xlabel": "points", "sizes": [1, 10], "seconds": [0.1, 1.0]},
+    )
+    monkeypatch.setattr(_cli, "_load_module", lambda name: fake)
+    rc = _cli.main(["bench", "--only", "engine", "--out", str(tmp_path), "--quick"])
+    assert rc == 0
+    report = (tmp_path / "bench_report.md").read_text()
+    assert "| case | jaxspin_s | baseline_s | ratio |" in report
+    assert (tmp_path / "bench_engine_scaling.png").stat().st_size > 1000
+
+
+def test_unknown_key_is_rejected():
+    with pytest.raises(SystemExit):
+        _cli.main(["figures", "--only", "nonsense"])

@@ -1,0 +1,51 @@
+"""jaxspin's process-wide settings: x64 on by default, opt-out, XLA flags."""
+
+import os
+import subprocess
+import sys
+
+import jax
+
+import jaxspin
+
+
+def _run(code, **env):
+    full = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAXSPIN_ENABLE_X64")}
+    full.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=full, timeout=120
+    )
+
+
+def test_x64_is_on_in_this_process():
+    assert jaxspin.x64_enabled()
+    assert jax.numpy.ones(1).dtype == jax.numpy.float64
+
+
+def test_import_sets_x64_and_scheduler_flag():
+    out = _run(
+        "import os, jaxspin, jax.numpy as jnp; flags = os.environ['XLA_FLAGS']; "
+        "print(jnp.ones(1).dtype, 'concurrency_optimized_scheduler=false' in flags)"
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["float64", "True"]
+
+
+def test_x64_opt_out_warns_and_uses_float32():
+    out = _run(
+        "import warnings; warnings.simplefilter('always'); import jaxspin, jax.numpy as jnp; "
+        "print(jnp.ones(1).dtype)",
+        JAXSPIN_ENABLE_X64="0",
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "float32"
+    assert "float32" in out.stderr
+
+
+def test_cpu_devices_opt_in():
+    out = _run(
+        "import jaxspin, jax; print(len(jax.devices()))",
+        JAXSPIN_CPU_DEVICES="3",
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "3"
