@@ -231,6 +231,7 @@ def flipflop_rate(
 # ----------------------------------------------------------------------------------------
 # The stencil: all partners of one site
 # ----------------------------------------------------------------------------------------
+@eqx.filter_jit
 def bond_rates(
     dot: QuantumDot, nb: Neighbourhood, x_k: Float[ArrayLike, " 3"]
 ) -> Float[Array, " n"]:
@@ -256,6 +257,7 @@ def bond_rates(
     return flipflop_rate(dot, C_ik, A_i - A_k, g)
 
 
+@eqx.filter_jit
 def diffusion_tensor(
     dot: QuantumDot, nb: Neighbourhood, xy: Float[ArrayLike, " 2"]
 ) -> Float[Array, "2 2"]:
@@ -271,6 +273,7 @@ def diffusion_tensor(
     return jnp.einsum("b,bi,bj->ij", W, d, d) / 2
 
 
+@eqx.filter_jit
 def diffusion_coefficient(
     dot: QuantumDot, nb: Neighbourhood, xy: Float[ArrayLike, " 2"]
 ) -> Float[Array, ""]:
