@@ -17,8 +17,11 @@ Discretisation: a uniform Cartesian grid of cells (spacing ``h``) centred on the
 active cells those with centres inside the disk of radius ``R``. The operator is
 ``L = -G^T M G / h²``, with ``G`` the two-point differences on cell faces and ``M`` the
 diffusion tensor sampled on faces (diagonal part) and cell corners (``D^xy`` times the
-corner-averaged gradients). ``M`` is symmetric, so ``L`` is symmetric negative
-semidefinite, and second-order accurate. Boundary: ``"dirichlet"`` (``<I^z> = 0`` in the
+corner-averaged gradients). For the tensor the energy of each cell corner is the mean of
+``g^T D_c g`` over the four gradients ``g`` made of one adjacent x-face and one adjacent
+y-face difference (the face coefficients are then corner averages): ``L`` is symmetric and
+negative semidefinite for every positive-semidefinite tensor field, and second-order
+accurate. Boundary: ``"dirichlet"`` (``<I^z> = 0`` in the
 cells outside the disk: the paper's ``<I^z> → 0`` at the edge) or ``"noflux"`` (faces to
 the outside closed: ``Σ P`` conserved exactly). ``D`` is sampled on a half-spacing grid
 (cells, faces and corners are its even/odd nodes).
@@ -199,19 +202,26 @@ def diffusion_operator(
             f"got {D.shape}."
         )
     iso = (D[..., 0, 0] + D[..., 1, 1]) / 2
+    m = jnp.asarray(grid.mask, D.dtype)
     if form == "tensor":
-        dxx, dyy, dxy = D[1::2, ::2, 0, 0], D[::2, 1::2, 1, 1], D[1::2, 1::2, 0, 1]
-    elif form == "divergence":
-        dxx, dyy = iso[1::2, ::2], iso[::2, 1::2]
-        dxy = jnp.zeros_like(iso[1::2, 1::2])
+        # Corner tensors; each corner's energy is the mean of g^T D_c g over the four
+        # gradients g made of one adjacent x-face and one adjacent y-face difference, which
+        # is >= 0 whenever D_c is: L is negative semidefinite for any PSD tensor field.
+        Dc = D[1::2, 1::2]
+        if boundary == "noflux":
+            Dc = Dc * (m[1:, 1:] * m[1:, :-1] * m[:-1, 1:] * m[:-1, :-1])[..., None, None]
+        cxx, cyy, dxy = Dc[..., 0, 0], Dc[..., 1, 1], Dc[..., 0, 1]
+        dxx = (jnp.pad(cxx, ((0, 0), (1, 0))) + jnp.pad(cxx, ((0, 0), (0, 1)))) / 2
+        dyy = (jnp.pad(cyy, ((1, 0), (0, 0))) + jnp.pad(cyy, ((0, 1), (0, 0)))) / 2
     else:
-        dxx, dyy = jnp.ones_like(iso[1::2, ::2]), jnp.ones_like(iso[::2, 1::2])
+        if form == "divergence":
+            dxx, dyy = iso[1::2, ::2], iso[::2, 1::2]
+        else:
+            dxx, dyy = jnp.ones_like(iso[1::2, ::2]), jnp.ones_like(iso[::2, 1::2])
         dxy = jnp.zeros_like(iso[1::2, 1::2])
-    if boundary == "noflux":
-        m = grid.mask.astype(float)
-        dxx = dxx * (m[1:, :] * m[:-1, :])
-        dyy = dyy * (m[:, 1:] * m[:, :-1])
-        dxy = dxy * (m[1:, 1:] * m[1:, :-1] * m[:-1, 1:] * m[:-1, :-1])
+        if boundary == "noflux":
+            dxx = dxx * (m[1:, :] * m[:-1, :])
+            dyy = dyy * (m[:, 1:] * m[:, :-1])
     dcell = grid.gather(iso[::2, ::2])
     return DiffusionOperator(grid, form, boundary, dxx, dyy, dxy, dcell)
 
