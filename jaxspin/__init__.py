@@ -67,6 +67,8 @@ from ._steady import (
     linear_response as linear_response,
     steadystate as steadystate,
 )
+from ._sweep import sweep as sweep
+from ._sweep_result import SweepResult as SweepResult, load_sweep as load_sweep
 from ._transform import (
     AbstractTransform as AbstractTransform,
     Bounded as Bounded,
