@@ -67,23 +67,22 @@ def test_noflux_evolution_conserves_total_polarisation():
     assert float(lost[-1]) < 0.01 * float(jnp.sum(v))
 
 
-@pytest.mark.parametrize("angle", [0.0, 0.5])
-def test_gaussian_spreading_with_constant_anisotropic_tensor(angle):
+def test_gaussian_spreading_with_constant_anisotropic_tensor():
     """Constant D: an initial Gaussian of covariance S0 stays Gaussian with S0 + 2 D t.
     Its overlap with a Gaussian weight of covariance S1 then gives
     h(t)/h(0) = sqrt(det(S0 + S1) / det(S0 + S1 + 2 D t)). Tests the D^xy terms;
     second-order convergence in the cell size."""
     S0, S1 = np.diag([25.0, 16.0]), np.diag([36.0, 36.0])  # v = exp(-x^T S0^-1 x / 2)
-    ts = jnp.array([0.0, 5.0, 20.0, 60.0])
+    ts = jnp.array([0.0, 5.0, 20.0])
     errors = []
     for h in (2.0, 1.0):
-        grid = DiskGrid(radius_nm=60.0, spacing_nm=h)
-        Dfine, D = _rotated_tensor(grid, 3.0, 0.5, angle)
+        grid = DiskGrid(radius_nm=45.0, spacing_nm=h)
+        Dfine, D = _rotated_tensor(grid, 3.0, 0.5, 0.5)  # principal axes at 0.5 rad
         op = diffusion_operator(grid, Dfine, form="tensor", boundary="noflux")
         c = grid.centres
         quad = lambda S, c=c: np.einsum("ni,ij,nj->n", c, np.linalg.inv(S), c)
         v, u = jnp.asarray(np.exp(-quad(S0) / 2)), jnp.asarray(np.exp(-quad(S1) / 2))
-        out = Krylov(400).quadratic_form(op, u, v, ts)
+        out = Krylov(256).quadratic_form(op, u, v, ts)
         expected = [
             math.sqrt(np.linalg.det(S0 + S1) / np.linalg.det(S0 + S1 + 2 * D * t)) for t in ts
         ]
