@@ -56,8 +56,13 @@ from jaxspin.gong11._fit import (  # noqa: E402
 
 
 SIZES = {
-    "small": dict(map_step=1.0, cell=3.0, lattice_radius=150.0, fit_cell=5.0, times=61),
-    "paper": dict(map_step=None, cell=2.0, lattice_radius=300.0, fit_cell=3.0, times=121),
+    # krylov: Lanczos steps for the low fields of Fig. 3 (grows like sqrt(D_max) / cell)
+    "small": dict(
+        map_step=1.0, cell=4.0, lattice_radius=150.0, fit_cell=6.0, times=41, krylov=1024
+    ),
+    "paper": dict(
+        map_step=None, cell=2.0, lattice_radius=300.0, fit_cell=3.0, times=121, krylov=2048
+    ),
 }
 FIELDS_MT = (10.0, 20.0, 50.0, 100.0, 200.0)
 R0S = (10.0, 15.0, 20.0, 30.0)
@@ -157,12 +162,12 @@ def fig_map(out: Path, B0: float, name: str, step, caption: str) -> list[Path]:
 # ---------------------------------------------------------------------------------------
 # Figs. 3-5: decays
 # ---------------------------------------------------------------------------------------
-def decays_vs_field(ts, grid, form: str, progress: bool):
+def decays_vs_field(ts, grid, form: str, krylov: int, progress: bool):
     """h_z(t)/h_z(0) over (field, S_z), through jaxspin.sweep (one point = one PDE)."""
 
     def point(B0_T, s_z):
         h = overhauser_decay(
-            QuantumDot(B0_T=B0_T, s_z=s_z), ts, grid=grid, form=form, solver=Krylov(1024)
+            QuantumDot(B0_T=B0_T, s_z=s_z), ts, grid=grid, form=form, solver=Krylov(krylov)
         )
         return h / h[0]
 
@@ -176,8 +181,10 @@ def decays_vs_field(ts, grid, form: str, progress: bool):
     )
 
 
-def fig_decay_vs_field(out: Path, ts, grid, progress: bool) -> list[Path]:
-    res = {f: decays_vs_field(ts, grid, f, progress).values for f in ("tensor", "laplacian")}
+def fig_decay_vs_field(out: Path, ts, grid, krylov: int, progress: bool) -> list[Path]:
+    res = {
+        f: decays_vs_field(ts, grid, f, krylov, progress).values for f in ("tensor", "laplacian")
+    }
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
     for ax, (form, label) in zip(
         axes,
@@ -267,7 +274,7 @@ def fig_decay_vs_r0(out: Path, ts, grid) -> list[Path]:
 # ---------------------------------------------------------------------------------------
 # Readings of the paper: lattice vs continuum, cut-off, A0 / planck / prefactors
 # ---------------------------------------------------------------------------------------
-def fig_readings(out: Path, ts, grid, lattice_radius: float, progress: bool) -> list[Path]:
+def fig_readings(out: Path, ts, lin, grid, lattice_radius: float, progress: bool) -> list[Path]:
     dot = QuantumDot(B0_T=2.0)
     lat = np.asarray(lattice_decay(dot, ts, radius_nm=lattice_radius, solver=Krylov(1024)))
     lat_grid = DiskGrid(radius_nm=lattice_radius, spacing_nm=grid.spacing_nm)
@@ -292,8 +299,8 @@ def fig_readings(out: Path, ts, grid, lattice_radius: float, progress: bool) -> 
     table = {}
     with Progress(len(variants), "gong11 readings", "variants", enabled=progress) as bar:
         for label, v in variants.items():
-            h = overhauser_decay(v, ts, grid=grid, solver=Krylov(1024))
-            D_eff = float(fit_effective_diffusion(ts, h, v, grid=grid).params.D_nm2_s)
+            h = overhauser_decay(v, lin, grid=grid)  # the times of Fig. 4
+            D_eff = float(fit_effective_diffusion(lin, h, v, grid=grid).params.D_nm2_s)
             far = jnp.array([250.0, 0.0])
             D_bulk = float(diffusion_coefficient(v, default_neighbourhood(), far))
             low = eqx.tree_at(lambda d: d.B0_T, v, jnp.asarray(0.2))
@@ -301,7 +308,7 @@ def fig_readings(out: Path, ts, grid, lattice_radius: float, progress: bool) -> 
             table[label] = (D_eff, D_bulk, D_c)
             bar.update(1)
 
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    fig, axes = plt.subplots(1, 3, figsize=(19, 5.2), gridspec_kw=dict(width_ratios=[1, 1, 1.5]))
     ax = axes[0]
     ax.semilogx(ts[1:], lat[1:] / lat[0], "k-", lw=3, alpha=0.5, label="lattice Eq. (17)")
     for form, st in (("tensor", "C3--"), ("divergence", "C0:"), ("laplacian", "C2-.")):
@@ -325,17 +332,24 @@ def fig_readings(out: Path, ts, grid, lattice_radius: float, progress: bool) -> 
     ax.grid(alpha=0.3)
     ax = axes[2]
     labels = list(table)
-    y = np.arange(len(labels))
-    ax.barh(y - 0.2, [table[k][0] / table[k][1] for k in labels], 0.4, label="D_eff/D_bulk at 2 T")
+    y = np.arange(len(labels))[::-1]
+    ratios = [table[k][0] / table[k][1] for k in labels]
+    ax.barh(y, ratios, 0.6, color="C1", label="D_eff / D_bulk at 2 T")
+    ax.axvline(0.1, color="k", ls=":", label="paper: 0.7/7 = 0.1")
+    for yi, k, r in zip(y, labels, ratios, strict=True):
+        D_eff, D_b, D_c = table[k]
+        ax.text(
+            r + 0.005,
+            yi,
+            f"D_eff {D_eff:.2f}, bulk {D_b:.1f}, D(0) at 0.2 T {D_c:.0f}",
+            va="center",
+            fontsize=7,
+        )
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=8)
-    ax.axvline(0.1, color="k", ls=":", label="paper: 0.1")
-    for i, k in enumerate(labels):
-        D_eff, D_b, D_c = table[k]
-        note = f"D_bulk={D_b:.1f}, D(0)@0.2T={D_c:.0f}, D_eff={D_eff:.2f}"
-        ax.text(0.02, i + 0.25, note, fontsize=7)
-    ax.set_xlabel("D_eff / D_bulk")
-    ax.set_title("how the readings of the paper's numbers move D_eff", fontsize=10)
+    ax.set_xlim(0, 0.55)
+    ax.set_xlabel("D_eff / D_bulk (nm²/s units cancel)")
+    ax.set_title("readings of the paper's numbers vs D_eff (2 T)", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"{TITLE}: readings")
     fig.tight_layout()
@@ -414,10 +428,10 @@ def make_figures(out_dir: Path, *, size: str = "small", progress: bool = True) -
     tasks = [
         ("Fig. 1", lambda: fig_map(out, 0.2, "fig1_D_map_0p2T", step, "0.2 T: peak and dip")),
         ("Fig. 2", lambda: fig_map(out, 2.0, "fig2_D_map_2T", step, "2 T: wide dip")),
-        ("Fig. 3", lambda: fig_decay_vs_field(out, ts, grid, progress)),
+        ("Fig. 3", lambda: fig_decay_vs_field(out, ts, grid, cfg["krylov"], progress)),
         ("Fig. 4", lambda: fig_decay_2T(out, lin, grid)[0]),
         ("Fig. 5", lambda: fig_decay_vs_r0(out, ts, grid)),
-        ("readings", lambda: fig_readings(out, ts, grid, cfg["lattice_radius"], progress)),
+        ("readings", lambda: fig_readings(out, ts, lin, grid, cfg["lattice_radius"], progress)),
         ("fit", lambda: fig_fit(out, cfg["fit_cell"])),
     ]
     paths: list[Path] = []

@@ -100,7 +100,7 @@ def lattice_diffusion(
     radius_nm: float,
     *,
     boundary: str = "dirichlet",
-    block_size: int | None = 4096,
+    block_size: int | None = None,
 ) -> LatticeDiffusion:
     """Build Eq. (17) for the sites of ``nb.lattice``'s plane inside ``radius_nm`` [nm],
     with the rates of Eq. (18) for every partner within the cut-off.
