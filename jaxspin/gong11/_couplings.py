@@ -33,10 +33,12 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import constants
 from .._batching import map_batched
+from .._inputs import is_concrete
 from .._memory import check_fits
 from ._lattice import Neighbourhood
 
@@ -118,6 +120,7 @@ class QuantumDot(eqx.Module):
     planck: str = eqx.field(static=True, default="h")
 
     def __check_init__(self):
+        _check_values(self)
         if self.planck not in ("h", "hbar"):
             raise ValueError(f"`planck` must be 'h' or 'hbar'; got {self.planck!r}.")
         if not 1 <= len(self.prefactors) <= round(2 * self.spin):
@@ -163,6 +166,27 @@ class QuantumDot(eqx.Module):
         return 64.0 / 3.0 * self.spin * (self.spin + 1)
 
 
+def _check_values(dot: "QuantumDot") -> None:
+    """Eager checks of concrete field values (traced values pass through)."""
+    fields = ("A0_neV", "l0_nm", "z0_nm", "B0_T", "g_e", "s_z", "gamma")
+    if not all(is_concrete(getattr(dot, f)) for f in fields):
+        return
+    vals = {f: np.asarray(getattr(dot, f)) for f in fields}
+    for f, v in vals.items():
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"`{f}` must be finite; got {v}.")
+    for f in ("l0_nm", "z0_nm"):
+        if np.any(vals[f] <= 0):
+            raise ValueError(f"`{f}` must be > 0; got {vals[f]}.")
+    if np.any(vals["A0_neV"] < 0):
+        raise ValueError(f"`A0_neV` must be >= 0; got {vals['A0_neV']}.")
+    if np.any((vals["B0_T"] * vals["g_e"] == 0) & (vals["s_z"] != 0)):
+        raise ValueError(
+            "`B0_T` and `g_e` must be nonzero when `s_z` != 0: the electron-mediated term "
+            "A_i A_k S_z / (2 g_e mu_B B0) assumes g_e mu_B B0 >> A (Eqs. (7)-(9))."
+        )
+
+
 # ----------------------------------------------------------------------------------------
 # Pair couplings
 # ----------------------------------------------------------------------------------------
@@ -193,7 +217,10 @@ def electron_mediated(
 ) -> Float[Array, "..."]:
     """Electron-mediated flip-flop coupling ``A_i A_k S_z / (2 g_e mu_B B0)`` [rad/s]
     [Gong11, Eq. (9)]; ``A_i A_k / (4 g_e mu_B B0)`` at ``S_z = 1/2`` (Eq. (20))."""
-    return jnp.asarray(A_i) * jnp.asarray(A_k) * dot.s_z / (2 * dot.electron_zeeman)
+    zeeman = dot.electron_zeeman
+    safe = jnp.where(zeeman == 0, 1.0, zeeman)  # S_z = 0 at B0 = 0: no term, not 0/0
+    value = jnp.asarray(A_i) * jnp.asarray(A_k) * dot.s_z / (2 * safe)
+    return jnp.where(dot.s_z == 0, 0.0, jnp.where(zeeman == 0, jnp.inf, value))
 
 
 def effective_coupling(

@@ -10,11 +10,21 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from .._inputs import is_concrete
 from ._couplings import QuantumDot, diffusion_map, hyperfine
 from ._krylov import AbstractPropagator, Krylov
 from ._lattice import Neighbourhood, SquareLattice, neighbourhood
 from ._master import lattice_diffusion
 from ._pde import Boundary, DiskGrid, Form, check_grid_fits, diffusion_operator
+
+
+def _check_times(ts):
+    ts = jnp.asarray(ts)
+    if ts.ndim != 1:
+        raise ValueError(f"`ts` must be 1-D; got shape {ts.shape}.")
+    if is_concrete(ts) and bool(jnp.any(ts < 0) | ~jnp.all(jnp.isfinite(ts))):
+        raise ValueError("`ts` must be finite and >= 0 (times after the end of the pump).")
+    return ts
 
 
 def default_neighbourhood() -> Neighbourhood:
@@ -92,9 +102,7 @@ def overhauser_decay(
     ```
     """
     nb = default_neighbourhood() if nb is None else nb
-    ts = jnp.asarray(ts)
-    if ts.ndim != 1:
-        raise ValueError(f"`ts` must be 1-D; got shape {ts.shape}.")
+    ts = _check_times(ts)
     check_grid_fits(grid)
     return _overhauser_decay(dot, ts, nb, grid, r0_nm, iz0, form, boundary, solver)
 
@@ -120,9 +128,7 @@ def lattice_decay(
     """``h_z(t)`` [rad/s] from the lattice equation Eq. (17) on every site of a disk of
     radius ``radius_nm`` (the ground truth for :func:`overhauser_decay`)."""
     nb = default_neighbourhood() if nb is None else nb
-    ts = jnp.asarray(ts)
-    if ts.ndim != 1:
-        raise ValueError(f"`ts` must be 1-D; got shape {ts.shape}.")
+    ts = _check_times(ts)
     ld = lattice_diffusion(dot, nb, radius_nm, boundary=boundary)
     r0 = dot.l0_nm if r0_nm is None else jnp.asarray(r0_nm)
     u = hyperfine(dot, ld.sites)
