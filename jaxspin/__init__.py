@@ -21,6 +21,7 @@ from ._evolve import (
     propagate as propagate,
     ratesolve as ratesolve,
 )
+from ._fit import FitResult as FitResult, FitResults as FitResults, fit as fit
 from ._liouvillian import (
     Lindbladian as Lindbladian,
     from_real as from_real,
@@ -65,6 +66,14 @@ from ._steady import (
     factorize as factorize,
     linear_response as linear_response,
     steadystate as steadystate,
+)
+from ._sweep import sweep as sweep
+from ._sweep_result import SweepResult as SweepResult, load_sweep as load_sweep
+from ._transform import (
+    AbstractTransform as AbstractTransform,
+    Bounded as Bounded,
+    Identity as Identity,
+    Positive as Positive,
 )
 
 

@@ -44,6 +44,7 @@ def odesolve(
     atol: float = 1e-10,
     dt0: float | None = None,
     max_steps: int = 100_000,
+    adjoint: diffrax.AbstractAdjoint | None = None,
     throw: bool = True,
 ) -> Trajectory:
     """Integrate ``dy/dt = rhs(t, y, args)`` from ``ts[0]`` and save at every ``ts``.
@@ -52,6 +53,11 @@ def odesolve(
     and nuclear time scales of hyperfine problems differ by many orders of magnitude) with a
     PID step-size controller at ``rtol``/``atol``. Pass ``solver=diffrax.Tsit5()`` for
     non-stiff problems. Works under ``jit``, ``vmap`` and ``grad``.
+
+    ``adjoint``: how reverse-mode derivatives are taken; default diffrax's
+    ``RecursiveCheckpointAdjoint`` (exact derivative of the discretised solution, bounded
+    memory). It does not support second derivatives: for exact Hessians (e.g.
+    ``jaxspin.fit(..., hessian=True)`` through an ODE) pass ``diffrax.DirectAdjoint()``.
     """
     ts = jnp.asarray(ts)
     if ts.ndim != 1 or ts.shape[0] < 1:
@@ -69,6 +75,7 @@ def odesolve(
         saveat=diffrax.SaveAt(ts=ts),
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
         max_steps=max_steps,
+        adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
         throw=throw,
     )
     return Trajectory(ts, sol.ys, sol.result, sol.stats["num_steps"])

@@ -1,0 +1,596 @@
+"""Parameter sweeps: one single-point kernel evaluated over a grid, in bounded memory.
+
+:func:`sweep` is the one place in jaxspin that batches a kernel over many parameter points
+(up to ~1e8). It splits the flattened grid into *chunks* of bounded size; each chunk is
+padded to a fixed shape, sharded over the local devices (a 1-D ``jax.sharding.Mesh``),
+evaluated by one compiled function (compiled once, reused for every chunk) that
+*cache-blocks* the points on each device with ``jax.lax.map(vmap(fn),
+batch_size=block_size)``, and copied to host NumPy. Finished chunks can be written to a
+checkpoint directory so that an interrupted sweep resumes where it stopped.
+
+``jaxspin._batching`` maps a kernel over the leading axes of arrays inside one ``jit``;
+this module is the host-level layer above it: chunks, devices, files, progress.
+"""
+
+import collections
+import contextlib
+import dataclasses
+import hashlib
+import logging
+import math
+import os
+import re
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jaxtyping import ArrayLike, PyTree
+
+from ._batching import DEFAULT_BLOCK_SIZE
+from ._config import _usable_cpus as usable_cpus
+from ._memory import available_memory_bytes, check_fits, format_bytes
+from ._progress import Progress
+from ._sweep_checkpoint import Checkpoint, barrier
+from ._sweep_result import SweepResult, check_units, output_names
+
+
+_log = logging.getLogger("jaxspin.sweep")
+_MAX_CHUNK = 2**16  # default cap on points per chunk (checkpoint and progress granularity)
+_CPU_BLOCK = DEFAULT_BLOCK_SIZE  # default cache block on CPU (see benchmarks/sweep.py)
+
+
+# ----------------------------------------------------------------------------- the grid
+
+
+@dataclasses.dataclass(frozen=True)
+class _Grid:
+    names: tuple[str, ...]
+    coords: tuple[np.ndarray, ...]  # 1-D, in the dtypes JAX computes with
+    product: bool
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(c) for c in self.coords) if self.product else (len(self.coords[0]),)
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return self.names if self.product else ("point",)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def points(self, flat: np.ndarray) -> list[np.ndarray]:
+        """Coordinate values at flat (C-order) grid indices; the product grid is never
+        materialised."""
+        if not self.product:
+            return [c[flat] for c in self.coords]
+        index = np.unravel_index(flat, self.shape)
+        return [c[i] for c, i in zip(self.coords, index, strict=True)]
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256(repr((self.names, self.product)).encode())
+        for c in self.coords:
+            h.update(f"{c.dtype.str}{c.shape}".encode())
+            h.update(np.ascontiguousarray(c).tobytes())
+        return h.hexdigest()
+
+
+def _as_grid(grid: Mapping[str, ArrayLike], product: bool) -> _Grid:
+    if not isinstance(grid, Mapping):
+        raise ValueError(f"`grid` must be a mapping name -> 1-D array; got {type(grid).__name__}.")
+    if len(grid) == 0:
+        raise ValueError("`grid` is empty; give at least one coordinate.")
+    coords = []
+    for name, value in grid.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(
+                f"`grid` keys must be non-empty str (fn's argument names); got {name!r}."
+            )
+        arr = np.asarray(value)
+        if arr.ndim != 1:
+            raise ValueError(f"`grid[{name!r}]` must be 1-D; got shape {arr.shape}.")
+        if arr.size == 0:
+            raise ValueError(f"`grid[{name!r}]` is empty.")
+        if arr.dtype.kind not in "biufc":
+            raise ValueError(f"`grid[{name!r}]` must be numeric; got dtype {arr.dtype}.")
+        if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+            raise ValueError(f"`grid[{name!r}]` contains NaN or inf.")
+        coords.append(arr.astype(jax.dtypes.canonicalize_dtype(arr.dtype), copy=False))
+    if not product and len({len(c) for c in coords}) > 1:
+        lengths = {n: len(c) for n, c in zip(grid, coords, strict=True)}
+        raise ValueError(
+            f"With product=False the coordinates are zipped and need equal lengths; got {lengths}."
+        )
+    return _Grid(tuple(grid), tuple(coords), bool(product))
+
+
+# -------------------------------------------------------------------- the kernel and outputs
+
+
+def _fn_name(fn: Callable) -> str:
+    while hasattr(fn, "func"):  # functools.partial
+        fn = fn.func  # type: ignore[attr-defined]
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+
+
+def _point_fn(fn: Callable, names: tuple[str, ...]) -> Callable:
+    """``fn`` with positional 0-d arguments, checked to return a PyTree of arrays."""
+
+    def point(*args):
+        out = fn(**dict(zip(names, args, strict=True)))
+        leaves, treedef = jax.tree_util.tree_flatten_with_path(out)
+        if not leaves:
+            raise ValueError(f"`fn` must return a PyTree of arrays; it returned {out!r}.")
+        arrays = []
+        for path, leaf in leaves:
+            ok = isinstance(
+                leaf, jax.Array | np.ndarray | np.generic | bool | int | float | complex
+            )
+            if not ok or np.dtype(jnp.result_type(leaf)).kind not in "biufc":
+                where = jax.tree_util.keystr(path) or "its output"
+                kind = type(leaf).__name__
+                raise ValueError(f"`fn` must return a PyTree of numeric arrays; {where} is {kind}.")
+            arrays.append(jnp.asarray(leaf))
+        return jax.tree.unflatten(treedef, arrays)
+
+    return point
+
+
+def _trace(point: Callable, grid: _Grid) -> tuple[PyTree[jax.ShapeDtypeStruct], str]:
+    """Output shapes/dtypes of one point, and a fingerprint of the traced computation: the
+    jaxpr text (which includes Python constants bound by partial/closure at full precision)
+    and the bytes of the arrays it closes over."""
+    args = [jax.ShapeDtypeStruct((), c.dtype) for c in grid.coords]
+    closed, out = jax.make_jaxpr(point, return_shape=True)(*args)
+    text = re.sub(r"0x[0-9a-fA-F]+", "0x", str(closed))  # no object addresses
+    h = hashlib.sha256(text.encode())
+    for const in closed.consts:
+        h.update(np.ascontiguousarray(np.asarray(const)).tobytes())
+    return out, h.hexdigest()
+
+
+# ------------------------------------------------------------------------ chunk and block
+
+
+def _check_devices(devices: Sequence[jax.Device] | None) -> list[jax.Device]:
+    if devices is None:
+        return list(jax.local_devices())
+    devices = list(devices)
+    if not devices or not all(isinstance(d, jax.Device) for d in devices):
+        raise ValueError(f"`devices` must be a non-empty sequence of jax.Device; got {devices}.")
+    if len(set(devices)) != len(devices):
+        raise ValueError(f"`devices` lists a device twice: {devices}.")
+    if len({d.platform for d in devices}) > 1:
+        raise ValueError(f"`devices` mixes platforms: {devices}.")
+    if any(d.process_index != jax.process_index() for d in devices):
+        raise ValueError(
+            f"`devices` must be local to this process (jax.local_devices()); got {devices}."
+        )
+    return devices
+
+
+def _lapack_safe_devices(
+    lowered: Any, devices: list[jax.Device], given: bool, desc: str
+) -> list[jax.Device]:
+    """The CPU devices on which a chunk calling jaxlib's LAPACK kernels cannot hang.
+
+    jaxlib's batched LAPACK kernels (custom calls ``lapack_*``: the LU of
+    ``jnp.linalg.solve`` and of lineax, ``eigh``, ...) split their batch into tasks on
+    XLA's CPU thread pool (one thread per usable core, shared by all CPU devices) and block
+    until those finish. When every pool thread is such a waiter, the process hangs for
+    good: measured with jax 0.10.2, a sweep of a 16x16 complex solve sharded over 2 CPU
+    devices on 2 cores hung in 3 of 12 runs. A CPU device runs one such call at a time
+    (jaxspin turns off XLA's concurrent CPU scheduler, and a CPU sweep keeps one chunk in
+    flight), so with at most ``cores - 1`` devices one thread stays free and the hang
+    cannot happen. Kernels without LAPACK calls keep every device.
+    """
+    cores = usable_cpus()
+    if devices[0].platform != "cpu" or len(devices) < max(cores, 2):
+        return devices
+    if "lapack_" not in lowered.as_text():
+        return devices
+    if given:
+        warnings.warn(
+            f"Sweep '{desc}': `fn` calls LAPACK, and sharding it over {len(devices)} CPU "
+            f"devices on {cores} usable cores can hang for good (see "
+            "jaxspin._sweep._lapack_safe_devices). Pass at most one device fewer than the "
+            "cores, or leave `devices` unset.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return devices
+    return devices[: max(1, cores - 1)]
+
+
+def _host_device() -> jax.Device | None:
+    """A CPU device, whose free memory is the host's RAM (None: use JAX's default)."""
+    try:
+        return jax.local_devices(backend="cpu")[0]
+    except RuntimeError:  # pragma: no cover - CPU backend excluded by JAX_PLATFORMS
+        return None
+
+
+def _check_positive(value: int | None, name: str) -> None:
+    if value is not None and (not isinstance(value, int | np.integer) or value < 1):
+        raise ValueError(f"`{name}` must be a positive int or None; got {value!r}.")
+
+
+def _layout(chunk: int, n_devices: int, block_size: int | None) -> tuple[int, int]:
+    """(block, padded): points per cache block, and chunk length padded to a whole number of
+    blocks on every device."""
+    per_device = -(-chunk // n_devices)
+    block = per_device if block_size is None else min(block_size, per_device)
+    return block, -(-per_device // block) * block * n_devices
+
+
+def _default_chunk(
+    n_points: int, bytes_per_point: int, devices: list[jax.Device], block: int | None
+) -> int:
+    """At most 2**16 points, and a chunk's inputs and outputs (two chunks are in flight)
+    within 1/16 of the memory available on a device (host RAM shared by CPU devices)."""
+    available = available_memory_bytes(devices[0])
+    per_device = available / (len(devices) if devices[0].platform == "cpu" else 1)
+    fits = int(per_device / 16 / max(bytes_per_point, 1)) * len(devices)
+    quantum = len(devices) * (block or 1)
+    chunk = min(_MAX_CHUNK, max(fits, 1))
+    if chunk >= quantum:
+        chunk -= chunk % quantum  # no padding inside full chunks
+    return max(1, min(chunk, n_points))
+
+
+# ----------------------------------------------------------------------------- the sweep
+
+
+def sweep(
+    fn: Callable[..., PyTree[ArrayLike]],
+    grid: Mapping[str, ArrayLike],
+    *,
+    product: bool = True,
+    units: Mapping[str, str] | None = None,
+    chunk_size: int | None = None,
+    block_size: int | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    devices: Sequence[jax.Device] | None = None,
+    progress: bool = True,
+    desc: str = "sweep",
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> SweepResult:
+    """Evaluate a single-point kernel over a parameter grid, in chunks, on all local devices.
+
+    Arguments:
+        fn: the kernel for *one* point, called as ``fn(**point)`` with a 0-d array for
+            each grid coordinate, returning a PyTree of arrays (an array, a dict, an
+            equinox Module, ...). Bind fixed arguments with ``functools.partial`` or a
+            closure. It is traced with ``vmap`` and ``lax.map``, so it must be a pure JAX
+            function.
+        grid: coordinate name -> 1-D array of values. Names are ``fn``'s argument names.
+        product: ``True``: the Cartesian product of the coordinates (grid shape
+            ``(len(c) for c in grid.values())``; the full grid is never materialised,
+            each chunk's points are computed from flat indices). ``False``: coordinates
+            of equal length are zipped into one axis named ``"point"``.
+        units: units of coordinates and outputs, by name (outputs by their dotted tree
+            path: ``"signal"`` for ``{"signal": x}``, ``"value"`` for a bare array).
+        chunk_size: points per chunk, the unit of memory, progress and checkpointing. The
+            default is the largest multiple of ``len(devices) * block`` up to ``2**16``
+            whose inputs and outputs take at most 1/16 of a device's free memory (host
+            RAM shared between CPU devices); a grid smaller than that is one chunk. When
+            resuming, the checkpoint's chunk size is used.
+        block_size: points per cache block on each device: a chunk's share is evaluated
+            as ``lax.map(vmap(fn), batch_size=block_size)``, so intermediates of only one
+            block are live at a time. Default 256 on CPU (2-3x faster than one big
+            ``vmap``, see ``benchmarks/sweep.py``), and one ``vmap`` over the whole share
+            on GPU/TPU; pass a smaller value if a chunk's intermediates do not fit.
+        checkpoint: a directory. Each finished chunk is written there (atomically: a
+            temporary file, then ``os.replace``), with a ``manifest.json`` describing the
+            sweep. Rerunning the same sweep loads the finished chunks instead of
+            recomputing them; a sweep that differs from the manifest (grid values, chunk
+            size, outputs, or the traced computation of ``fn`` including bound constants)
+            raises ``ValueError`` naming what differs.
+        devices: the devices each chunk is sharded over. Default: ``jax.local_devices()``,
+            except that a kernel calling LAPACK (``jnp.linalg.solve``, lineax, ``eigh``,
+            ...) gets at most ``cores - 1`` CPU devices, because jaxlib's batched LAPACK
+            calls can hang XLA's CPU thread pool otherwise (``_lapack_safe_devices``;
+            passing more such CPU devices explicitly warns).
+        progress: show a progress bar (:class:`jaxspin._progress.Progress`) on stderr.
+        desc: label of the progress bar and of error messages.
+        on_chunk: called as ``on_chunk(index, n_chunks)`` after each chunk computed in this
+            call has been stored (not for chunks loaded from a checkpoint).
+
+    Returns:
+        A :class:`SweepResult`: ``values`` has ``fn``'s output structure with NumPy leaves
+        of shape ``grid shape + leaf shape``; ``coords``, ``dims`` and ``units`` label it.
+
+    Raises:
+        ValueError: bad ``fn``, ``grid`` or options, or a mismatching checkpoint.
+        jaxspin.MemoryBudgetError: the outputs do not fit in host RAM, or one chunk does
+            not fit on a device; the message gives the size.
+
+    Numbers do not depend on the devices or the chunking: every point is computed by the
+    same compiled kernel in a block of ``block_size`` points, so sharded, unsharded and
+    resumed sweeps agree bit for bit (tested) as long as the block size is the same, which
+    it is whenever ``chunk_size / len(devices) >= block_size``.
+
+    Memory: the full output lives in host RAM (checked with ``check_fits`` before any
+    work). A device holds one chunk's inputs and outputs (two on GPU/TPU, where the next
+    chunk is computed while the previous one is copied to host and written) plus one
+    block's intermediates; this is checked from the compiled chunk's memory analysis.
+
+    Multi-host: with ``jax.process_count() > 1`` (each host started the same script and
+    called ``jax.distributed.initialize(coordinator_address, num_processes, process_id)``
+    first), ``checkpoint`` is required and must be a directory all hosts share. Process
+    ``p`` computes chunks ``i`` with ``i % process_count == p`` on its local devices and
+    writes them there; after a barrier every process assembles the full result from the
+    files. If a host dies, the others wait at the barrier: relaunch and it resumes.
+
+    Example:
+        >>> def lorentzian(detuning, width):
+        ...     return {"absorption": width / (detuning**2 + width**2)}
+        >>> r = jaxspin.sweep(lorentzian, {"detuning": np.linspace(-5, 5, 101),
+        ...                                "width": np.array([0.5, 1.0])},
+        ...                   units={"detuning": "MHz", "width": "MHz"}, progress=False)
+        >>> r["absorption"].shape
+        (101, 2)
+    """
+    if not callable(fn):
+        raise ValueError(f"`fn` must be callable; got {type(fn).__name__}.")
+    g = _as_grid(grid, product)
+    devices_arg, devices = devices, _check_devices(devices)
+    _check_positive(chunk_size, "chunk_size")
+    _check_positive(block_size, "block_size")
+    process, n_processes = jax.process_index(), jax.process_count()
+    if n_processes > 1 and checkpoint is None:
+        raise ValueError(
+            "A multi-host sweep (jax.process_count() > 1) needs `checkpoint`: a directory "
+            "shared by all hosts, through which they exchange finished chunks."
+        )
+
+    point = _point_fn(fn, g.names)
+    out_struct, fn_fingerprint = _trace(point, g)
+    leaves, treedef = jax.tree.flatten(out_struct)
+    names = output_names(out_struct)
+    clash = set(names) & set(g.names)
+    if clash:
+        raise ValueError(f"Outputs of `fn` are named like coordinates: {sorted(clash)}; rename.")
+    units = check_units(units, g.names, names)
+
+    n = g.size
+    out_bytes_per_point = sum(math.prod(s.shape) * s.dtype.itemsize for s in leaves)
+    check_fits(
+        n * out_bytes_per_point,
+        f"The output of sweep '{desc}' ({n} points x {format_bytes(out_bytes_per_point)})",
+        device=_host_device(),
+    )
+    if block_size is None and devices[0].platform == "cpu":
+        block_size = _CPU_BLOCK
+    bytes_per_point = out_bytes_per_point + sum(c.dtype.itemsize for c in g.coords)
+    default_chunk = _default_chunk(n, bytes_per_point, devices, block_size)
+    chunk = default_chunk if chunk_size is None else min(int(chunk_size), n)
+    ckpt = None if checkpoint is None else Checkpoint(checkpoint)
+    if ckpt is not None:
+
+        def manifest_for(chunk: int) -> dict:
+            return {
+                "fn": _fn_name(fn),
+                "dims": list(g.names),
+                "product": g.product,
+                "grid_shape": list(g.shape),
+                "grid_fingerprint": g.fingerprint(),
+                "chunk_size": chunk,
+                "outputs": {
+                    k: [list(s.shape), s.dtype.name] for k, s in zip(names, leaves, strict=True)
+                },
+                "fn_fingerprint": fn_fingerprint,
+                "jax_version": jax.__version__,
+            }
+
+        given = None if chunk_size is None else chunk
+        chunk = ckpt.open(
+            manifest_for, given, default_chunk, process=process, n_processes=n_processes
+        )
+    n_chunks = -(-n // chunk)
+
+    def bounds(i: int) -> tuple[int, int]:
+        return i * chunk, min((i + 1) * chunk, n)
+
+    out = [np.empty((n, *s.shape), s.dtype) for s in leaves]
+
+    def load(i: int) -> None:
+        assert ckpt is not None
+        start, stop = bounds(i)
+        expected = [((stop - start, *s.shape), s.dtype) for s in leaves]
+        for o, a in zip(out, ckpt.read(i, expected), strict=True):
+            o[start:stop] = a
+
+    mine = [i for i in range(n_chunks) if i % n_processes == process]
+    done = set() if ckpt is None else ckpt.finished(n_chunks)
+    for i in mine:
+        if i in done:
+            load(i)
+    todo = [i for i in mine if i not in done]
+    if todo:
+        _run_chunks(
+            point,
+            g,
+            todo,
+            bounds,
+            out,
+            ckpt,
+            devices,
+            block_size,
+            devices_given=devices_arg is not None,
+            chunk=chunk,
+            n_chunks=n_chunks,
+            total=sum(stop - start for start, stop in map(bounds, mine)),
+            progress=progress,
+            desc=desc if n_processes == 1 else f"{desc} [process {process}/{n_processes}]",
+            on_chunk=on_chunk,
+        )
+    if n_processes > 1:  # then everyone assembles the chunks the others wrote
+        barrier("jaxspin.sweep: chunks")
+        for i in range(n_chunks):
+            if i % n_processes != process:
+                load(i)
+
+    values = jax.tree.unflatten(
+        treedef, [o.reshape(g.shape + s.shape) for o, s in zip(out, leaves, strict=True)]
+    )
+    coords = dict(zip(g.names, g.coords, strict=True))
+    return SweepResult(g.dims, coords, values, units, _fn_name(fn))
+
+
+def _lower(
+    point: Callable, g: _Grid, devices: list[jax.Device], chunk: int, block_size: int | None
+) -> tuple[Any, NamedSharding, int, int]:
+    """The chunk program, lowered. Inputs are ``(len(devices), local)`` arrays sharded
+    along their first axis (device ``k`` holds flat points ``k*local .. (k+1)*local - 1``);
+    ``vmap`` over that axis of ``lax.map(vmap(point), batch_size=block)`` over the second,
+    which XLA partitions into one independent loop per device. Returns the lowered program,
+    the input sharding, the block size and the padded chunk length.
+
+    This is plain ``jit`` with shardings, not ``shard_map``: inside ``shard_map`` (jax 0.10)
+    ``eqx.error_if`` fails the replication check and lineax rejects its own vectors (their
+    types carry the manual mesh), and jaxspin's kernels use both.
+    """
+    block, padded = _layout(chunk, len(devices), block_size)
+    local = padded // len(devices)
+    sharding = NamedSharding(Mesh(np.asarray(devices), ("points",)), PartitionSpec("points"))
+
+    def on_device(*args):  # always lax.map (even for one block): the same code on any layout
+        return jax.lax.map(lambda xs: point(*xs), args, batch_size=block)
+
+    run = jax.jit(jax.vmap(on_device), in_shardings=sharding, out_shardings=sharding)
+    shape = (len(devices), local)
+    abstract = [jax.ShapeDtypeStruct(shape, c.dtype, sharding=sharding) for c in g.coords]
+    return run.lower(*abstract), sharding, block, padded
+
+
+def _run_chunks(
+    point: Callable,
+    g: _Grid,
+    todo: list[int],
+    bounds: Callable[[int], tuple[int, int]],
+    out: list[np.ndarray],
+    ckpt: Checkpoint | None,
+    devices: list[jax.Device],
+    block_size: int | None,
+    *,
+    devices_given: bool,
+    chunk: int,
+    n_chunks: int,
+    total: int,
+    progress: bool,
+    desc: str,
+    on_chunk: Callable[[int, int], None] | None,
+) -> None:
+    """Compute chunks ``todo`` into ``out`` (and ``ckpt``) with one compiled function for
+    all of them (on accelerators chunk ``i + 1`` is dispatched before chunk ``i`` is
+    copied to host)."""
+    depth = _chunks_in_flight(devices[0].platform)
+    t0 = time.perf_counter()
+    lowered, sharding, block, padded = _lower(point, g, devices, chunk, block_size)
+    safe = _lapack_safe_devices(lowered, devices, devices_given, desc)
+    if safe != devices:
+        devices = safe
+        lowered, sharding, block, padded = _lower(point, g, devices, chunk, block_size)
+    compiled = lowered.compile()
+    compile_s = time.perf_counter() - t0
+    _check_chunk_fits(
+        compiled,
+        devices,
+        depth,
+        f"One chunk of sweep '{desc}' ({padded} points, "
+        f"{block} per block on each of {len(devices)} device(s))",
+    )
+
+    def where(i: int) -> str:
+        start, stop = bounds(i)
+        return f"in chunk {i} (flat points {start}..{stop - 1}) of sweep '{desc}'"
+
+    def launch(i: int) -> list[jax.Array]:
+        start, stop = bounds(i)
+        # Padding repeats the chunk's last point: a valid input, never NaN or 0/0.
+        flat = np.minimum(np.arange(start, start + padded), stop - 1)
+        args = [jax.device_put(x.reshape(len(devices), -1), sharding) for x in g.points(flat)]
+        with _note(where(i)):
+            return jax.tree.leaves(compiled(*args))
+
+    def store(i: int, results: list[jax.Array]) -> None:
+        start, stop = bounds(i)
+        with _note(where(i)):
+            host = [np.asarray(r).reshape(-1, *r.shape[2:])[: stop - start] for r in results]
+        for o, h in zip(out, host, strict=True):
+            o[start:stop] = h
+        if ckpt is not None:
+            ckpt.write(i, host)
+
+    done_before = total - sum(stop - start for start, stop in map(bounds, todo))
+    computed = 0
+    with Progress(total, desc, "points", enabled=progress, initial=done_before) as bar:
+        t0 = time.perf_counter()
+
+        def finish(i: int, results: list[jax.Array]) -> None:
+            nonlocal computed
+            store(i, results)
+            start, stop = bounds(i)
+            computed += stop - start
+            rate = computed / max(time.perf_counter() - t0, 1e-9)
+            bar.update(stop - start, postfix=f"chunk {i + 1}/{n_chunks}, {rate:.3g} points/s")
+            if on_chunk is not None:
+                on_chunk(i, n_chunks)
+
+        in_flight: collections.deque = collections.deque()
+        for i in todo:
+            in_flight.append((i, launch(i)))
+            if len(in_flight) == depth:
+                finish(*in_flight.popleft())
+        while in_flight:
+            finish(*in_flight.popleft())
+    run_s = time.perf_counter() - t0
+    _log.info(
+        "sweep %r: %d points in %.3f s on %d %s device(s), after %.3f s trace+compile",
+        desc,
+        computed,
+        run_s,
+        len(devices),
+        devices[0].platform,
+        compile_s,
+    )
+
+
+@contextlib.contextmanager
+def _note(text: str):
+    """Add where it happened to a run-time error of the kernel (e.g. ``eqx.error_if``)."""
+    try:
+        yield
+    except jax.errors.JaxRuntimeError as e:
+        e.add_note(text)
+        raise
+
+
+def _chunks_in_flight(platform: str) -> int:
+    """On accelerators the next chunk computes while the previous one is copied to host and
+    written. Not on CPU: both would run on the same cores (nothing to gain), and two
+    executions in flight could block two threads of XLA's CPU pool (_lapack_safe_devices)."""
+    return 1 if platform == "cpu" else 2
+
+
+def _check_chunk_fits(compiled: Any, devices: list[jax.Device], depth: int, what: str) -> None:
+    """Refuse a chunk whose compiled buffers exceed a device's free memory. Inputs and
+    outputs count ``depth`` times (chunks in flight); CPU devices share the host's RAM."""
+    try:
+        stats = compiled.memory_analysis()
+    except Exception:  # pragma: no cover - backend without memory analysis
+        return
+    if stats is None:  # pragma: no cover
+        return
+    io = stats.argument_size_in_bytes + stats.output_size_in_bytes
+    need = depth * io + stats.temp_size_in_bytes
+    if devices[0].platform == "cpu":
+        need *= len(devices)
+    check_fits(need, what, device=devices[0])
