@@ -324,6 +324,7 @@ class _BlockFactors(eqx.Module):
     lower: tuple
     upper: tuple
     G0: Array
+    p0: Array  # stationary distribution of the censored chain on block 0
     p: Array
     ok: Array
 
@@ -341,8 +342,12 @@ class _BlockFactors(eqx.Module):
         for k in range(K, 0, -1):
             ys[k] = _lu_solve(self.lus[k - 1], self.pivs[k - 1], bs[k])
             bs[k - 1] = bs[k - 1] + self.upper[k - 1] @ ys[k]
-        d0 = sizes[0]
-        A0 = self.G0 + jnp.full((d0, d0), 1.0 / d0, self.G0.dtype)
+        # Block 0: G0 x0 = b0 with 1ᵀx0 = 0, via A0 = G0 + c p0 1ᵀ: A0 keeps G0's non-zero
+        # eigenvalues and maps p0 to c p0, so with c = |G0| it is as well conditioned as G0
+        # itself (a fixed u 1ᵀ would not be when G0's rates are tiny, e.g. slow modes).
+        c = jnp.max(jnp.abs(jnp.diagonal(self.G0)))
+        c = jnp.where(c > 0, c, 1.0)
+        A0 = self.G0 + c * jnp.outer(self.p0, jnp.ones_like(self.p0))
         xs = [jnp.linalg.solve(A0, bs[0])]
         for k in range(1, K + 1):
             xs.append(self.X[k - 1] @ xs[k - 1] - ys[k])
@@ -383,7 +388,9 @@ def _block_factorize(diag, lower, upper) -> _BlockFactors:
     logw = jnp.stack(logw)
     w = jnp.exp(logw - jax.nn.logsumexp(logw))
     p = jnp.concatenate([w[k] * blocks[k] for k in range(K + 1)])
-    return _BlockFactors(tuple(lus), tuple(pivs), tuple(Xs), tuple(lower), tuple(upper), G0, p, ok)
+    return _BlockFactors(
+        tuple(lus), tuple(pivs), tuple(Xs), tuple(lower), tuple(upper), G0, p0, p, ok
+    )
 
 
 def _block_generator_apply(diag, lower, upper, p):

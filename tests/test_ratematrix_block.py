@@ -202,3 +202,16 @@ def test_relaxation_rates_match_dense_eigenvalues():
     ref = np.sort(-lam.real)[1:4]
     np.testing.assert_allclose(rates, ref, rtol=1e-9)
     np.testing.assert_allclose(jaxspin.relaxation_rates(R.dense(), 3), ref, rtol=1e-9)
+
+
+def test_slow_mode_of_nearly_decomposable_chain():
+    """A fast chain times an independent two-state flip at rates 1e-12 (the structure of a
+    weakly coupled nuclear spin): the slowest rate is exactly the flip's 3e-12 + 1e-12 and
+    keeps its relative accuracy (block 0's singular solve is scaled to its own rates)."""
+    rng = np.random.default_rng(9)
+    A = np.array(random_blocks(rng, [1, 2, 3, 2], 1.0).dense())
+    flip = np.array([[0.0, 1e-12], [3e-12, 0.0]])
+    W = np.kron(A, np.eye(2)) + np.kron(np.eye(A.shape[0]), flip)
+    R = blocks_of(W, [2, 4, 6, 4])
+    rates = relaxation_rates_block_tridiagonal(R, 1)
+    np.testing.assert_allclose(rates, [4e-12], rtol=1e-9)
