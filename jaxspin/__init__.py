@@ -12,7 +12,15 @@ from . import _config
 _config.apply()
 
 # ruff: noqa: E402  (the settings above must precede every JAX computation)
-from . import constants as constants
+# One subpackage per paper: jaxspin.danon11, .smirnov24, .latta09, .deluca16, .gong11.
+from . import (
+    constants as constants,
+    danon11 as danon11,
+    deluca16 as deluca16,
+    gong11 as gong11,
+    latta09 as latta09,
+    smirnov24 as smirnov24,
+)
 from ._config import x64_enabled as x64_enabled
 from ._evolve import (
     Trajectory as Trajectory,
@@ -32,15 +40,31 @@ from ._memory import (
     available_memory_bytes as available_memory_bytes,
     check_fits as check_fits,
 )
+from ._overhauser import (
+    MonteCarloEstimate as MonteCarloEstimate,
+    OverhauserField as OverhauserField,
+    QuadratureEstimate as QuadratureEstimate,
+    TanhSinh as TanhSinh,
+    angular_moments as angular_moments,
+    overhauser_mc as overhauser_mc,
+    overhauser_quad as overhauser_quad,
+    overhauser_radial as overhauser_radial,
+    radial_density as radial_density,
+)
 from ._ratematrix import (
     GTH as GTH,
     STATIONARY_RESULTS as STATIONARY_RESULTS,
     AbstractStationarySolver as AbstractStationarySolver,
+    BirthDeathModes as BirthDeathModes,
+    BlockTridiagonalRates as BlockTridiagonalRates,
     DenseLUStationary as DenseLUStationary,
     Stationary as Stationary,
+    birth_death_modes as birth_death_modes,
     birth_death_stationary as birth_death_stationary,
     generator as generator,
     relaxation_rates as relaxation_rates,
+    relaxation_rates_block_tridiagonal as relaxation_rates_block_tridiagonal,
+    stationary_block_tridiagonal as stationary_block_tridiagonal,
     stationary_distribution as stationary_distribution,
 )
 from ._spin import (

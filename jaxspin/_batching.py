@@ -74,5 +74,16 @@ def map_batched(
     if block_size is None or size <= block_size:
         out = jax.vmap(one)(flat)
     else:
-        out = jax.lax.map(one, flat, batch_size=block_size)
+        # Equal blocks, the last one padded with copies of the last point. ``lax.map`` would
+        # otherwise run the remainder as a second vmap *concurrently* with the loop over full
+        # blocks; with jaxlib 0.10 on CPU, two batched LAPACK calls running at once on a
+        # 2-thread pool deadlock (each waits in ParallelBatchMap for chunks queued behind the
+        # other; gdb trace in the closing note of issue 2). The padding costs < n_blocks points.
+        n_blocks = -(-size // block_size)
+        block = -(-size // n_blocks)
+        pad = n_blocks * block - size
+        if pad:
+            flat = [jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)]) for x in flat]
+        out = jax.lax.map(one, flat, batch_size=block)
+        out = jax.tree_util.tree_map(lambda o: o[:size], out)
     return jax.tree_util.tree_map(lambda o: o.reshape(bshape + o.shape[1:]), out)

@@ -222,8 +222,13 @@ def _value_and_jacobian(fun, x: Float[Array, " n"], forward: bool):
         return y, jax.vmap(lin, out_axes=1)(jnp.eye(x.size, dtype=x.dtype))
     y, pullback = jax.vjp(fun, x)
     row = lambda i: pullback(jax.nn.one_hot(i, y.size, dtype=y.dtype))[0]
-    rows = jnp.arange(y.size)
-    return y, jax.lax.map(row, rows, batch_size=min(y.size, _ROWS_PER_BATCH))
+    # Equal blocks (rows past the end repeat the last one): a remainder block would run
+    # concurrently with the loop, which can deadlock jaxlib 0.10's CPU LAPACK pool (see
+    # jaxspin/_batching.py).
+    n_blocks = -(-y.size // _ROWS_PER_BATCH)
+    block = -(-y.size // n_blocks)
+    rows = jnp.minimum(jnp.arange(n_blocks * block), y.size - 1)
+    return y, jax.lax.map(row, rows, batch_size=block)[: y.size]
 
 
 def _inverse_spd(h: Float[Array, "n n"]) -> tuple[Float[Array, "n n"], jax.Array]:

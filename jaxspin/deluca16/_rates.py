@@ -1,0 +1,212 @@
+"""Rates between eigenstates [DeLuca16, Eqs. (11)-(16)] and the stationary state.
+
+Matrix elements (eigenvectors ``V_k`` of sector ``k``, ``A^j = V_{k+1}ᵀ S^+_j V_k``):
+
+- bath, Eq. (12): ``Σ_α |<n|S^α_j|n'>|²``. Between neighbouring sectors only ``S^x, S^y``
+  act and ``|<n|S^x_j|n'>|² + |<n|S^y_j|n'>|² = |A^j_{nn'}|²/2``; inside a sector only
+  ``S^z_j`` acts (off-diagonal elements, ``n ≠ n'``).
+- microwaves, Eq. (16): ``|<n|S^x|n'>|² = |Σ_j A^j_{nn'}|²/4``.
+
+Each ``A^j`` is one GEMM restricted to the ``r = d_{k+1}(k+1)/N`` states on which
+``S^+_j`` acts (``S^+_j`` has a single 1 per column), and the in-sector ``S^z_j`` elements
+``V_kᵀ P V_k`` use the smaller of the spin-up/spin-down subsets; that halves the work of
+the plain ``V_{k+1}ᵀ S V_k`` products.
+
+Rates (``W[j, i]`` = rate ``i → j``, the engine's convention; lab-frame energies
+``ε_n = ε'_n + ω_e M_n`` as Eq. (17) requires):
+
+- bath ``i → j``: ``(2/T1e) h_β(ε_i − ε_j) Σ_α |<j|S^α|i>|²`` with
+  ``h_β(x) = e^{βx}/(1 + e^{βx})``, the energy *released to the lattice* as argument:
+  Eq. (12) prints ``h_β(Δ_{n,n'})`` without fixing the sign; this is the reading for
+  which the rates obey detailed balance, ``W_{i→j}/W_{j→i} = e^{−β(ε_j − ε_i)}``, and
+  ``ω_1 = 0`` gives exactly the Gibbs state (test ``test_gibbs_without_microwaves``).
+- microwaves (both directions): ``4 ω_1² T2e |<j|S^x|i>|² / (1 + T2e² (|ε_j − ε_i| − ω_MW)²)``.
+
+The chain is block-tridiagonal in the sectors, so its stationary state is found with the
+engine's :func:`jaxspin.stationary_block_tridiagonal` (never a dense ``2^{N+1}`` matrix).
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._ratematrix import (
+    STATIONARY_RESULTS,
+    BlockTridiagonalRates,
+    relaxation_rates_block_tridiagonal,
+    stationary_block_tridiagonal,
+)
+from ._basis import basis
+from ._ed import Spectrum, diagonalize, magnetizations
+from ._model import DeLucaModel
+
+
+class MatrixElements(eqx.Module):
+    """Squared matrix elements between eigenstates of one realization.
+
+    ``flip[k]`` (``(d_{k+1}, d_k)``): ``Σ_j |<n|S^+_j|n'>|²``; ``mw[k]``: ``|<n|S^+|n'>|²``
+    (total ``S^+``), ``n`` in sector ``k+1``, ``n'`` in ``k``; ``zz[k]`` (``(d_k, d_k)``):
+    ``Σ_j |<n|S^z_j|n'>|²`` (diagonal meaningless).
+    """
+
+    flip: tuple[Float[Array, "b a"], ...]
+    mw: tuple[Float[Array, "b a"], ...]
+    zz: tuple[Float[Array, "a a"], ...]
+
+
+def matrix_elements(spec: Spectrum, n_spins: int, *, nucleus: bool = True) -> MatrixElements:
+    """:class:`MatrixElements` of one realization from its :class:`Spectrum`."""
+    b = basis(n_spins, nucleus)
+    flip, mw, zz = [], [], []
+    for k in range(n_spins):
+        dst, src = b.raising(k)
+        Va, Vb = spec.vectors[k], spec.vectors[k + 1]
+
+        def step(carry, idx, Va=Va, Vb=Vb):
+            s2, s1 = carry
+            d, s = idx
+            A = Vb[d].T @ Va[s]  # <n|S^+_j|n'> for all n in k+1, n' in k
+            return (s2 + A * A, s1 + A), None
+
+        zeros = jnp.zeros((Vb.shape[0], Va.shape[0]), Va.dtype)
+        (s2, s1), _ = jax.lax.scan(step, (zeros, zeros), (dst, src))
+        flip.append(s2)
+        mw.append(s1 * s1)
+    for k in range(n_spins + 1):
+        sub = b.sz_subsets(k)
+        V = spec.vectors[k]
+        if sub.shape[1] == 0:
+            zz.append(jnp.zeros_like(V))
+            continue
+        zz.append(_sum_sz_squares(V, sub))
+    return MatrixElements(tuple(flip), tuple(mw), tuple(zz))
+
+
+def _sum_sz_squares(V, subsets):
+    """``Σ_j (V_jᵀ V_j)²`` elementwise, ``V_j = V[subsets[j]]``. ``V_jᵀ V_j`` is symmetric: for
+    large sectors only the blocks (11), (12), (22) of a 2×2 split are formed (3/4 of the
+    work of the full product)."""
+    V = jnp.asarray(V)
+    d = V.shape[1]
+    if d < 128:
+
+        def step(acc, idx):
+            P = V[idx]
+            C = P.T @ P
+            return acc + C * C, None
+
+        acc, _ = jax.lax.scan(step, jnp.zeros_like(V), subsets)
+        return acc
+    h = d // 2
+
+    def step2(acc, idx):
+        P = V[idx]
+        P1, P2 = P[:, :h], P[:, h:]
+        C11, C12, C22 = P1.T @ P1, P1.T @ P2, P2.T @ P2
+        return (acc[0] + C11 * C11, acc[1] + C12 * C12, acc[2] + C22 * C22), None
+
+    z = lambda a, b: jnp.zeros((a, b), V.dtype)
+    (a11, a12, a22), _ = jax.lax.scan(step2, (z(h, h), z(h, d - h), z(d - h, d - h)), subsets)
+    return jnp.block([[a11, a12], [a12.T, a22]])
+
+
+def rate_blocks(
+    model: DeLucaModel, spec: Spectrum, elements: MatrixElements
+) -> BlockTridiagonalRates:
+    """Bath Eq. (12) plus microwave Eq. (16) rates of one realization, block by block
+    [1/µs] (see the module docstring for the conventions)."""
+    p = model.params
+    n = model.n_spins
+    delta_mw = p.omega_mw - p.omega_e  # microwave detuning from ω_e
+    h = lambda x: jax.nn.sigmoid(p.beta * x)  # h_β(x) = e^{βx}/(1 + e^{βx})
+    diag, lower, upper = [], [], []
+    for k in range(n + 1):
+        e = spec.energies[k]
+        released = e[None, :] - e[:, None]  # [j, i]: ε_i − ε_j (same M)
+        diag.append((2.0 / p.T1e) * h(released) * elements.zz[k])
+    for k in range(n):
+        ea, eb = spec.energies[k], spec.energies[k + 1]
+        gap = eb[:, None] - ea[None, :]  # ε'_n − ε'_n' (n in k+1, n' in k)
+        # |ε_n − ε_n'| − ω_MW = ω_e + gap − ω_MW  (ω_e ≫ every other scale)
+        lorentz = 1.0 / (1.0 + (p.T2e * (gap - delta_mw)) ** 2)
+        w_mw = p.omega_1**2 * p.T2e * elements.mw[k] * lorentz  # 4 ω1² T2e |S^+|²/4
+        # |S^x_j|² + |S^y_j|² = |S^+_j|²/2, times 2/T1e:
+        up = (1.0 / p.T1e) * h(-(p.omega_e + gap)) * elements.flip[k]
+        down = (1.0 / p.T1e) * h(p.omega_e + gap) * elements.flip[k]
+        lower.append(up + w_mw)
+        upper.append((down + w_mw).T)
+    return BlockTridiagonalRates(diag, lower, upper)
+
+
+class SteadyState(eqx.Module):
+    """Stationary state of Eq. (11) for one realization (eigenstates numbered sector by
+    sector, ``k = 0..N``, ascending energy inside a sector).
+
+    - ``p`` (``(n,)``): stationary probabilities ``p_n`` of the eigenstates;
+    - ``energies`` (``(n,)``): ``ε'_n`` = eigenvalue of ``H − ω_e S^z`` [rad/µs] (lab-frame
+      energy ``ε_n = ε'_n + ω_e M_n``);
+    - ``magnetization`` (``(n,)``): total electron ``M_n``;
+    - ``iz`` (``(n,)``): ``<n|I^z|n>``; ``sz`` (``(n, N)``): ``<n|S^z_i|n>``;
+    - ``nuclear_polarization``: ``P_n = 2 Σ_n p_n <n|I^z|n>`` (Eq. (26) with the factor 2
+      that makes ``P_n = tanh(βω_n/2)`` at equilibrium, as Eq. (1) requires);
+    - ``electron_polarization`` (``(N,)``): ``P_i = 2 Σ_n p_n <n|S^z_i|n>`` (``−tanh(βω/2)``
+      at equilibrium, the sign convention of Eq. (B12));
+    - ``result``: :class:`jaxspin.STATIONARY_RESULTS` code of the stationary solve.
+    """
+
+    p: Float[Array, " n"]
+    energies: Float[Array, " n"]
+    magnetization: Float[Array, " n"]
+    iz: Float[Array, " n"]
+    sz: Float[Array, "n N"]
+    nuclear_polarization: Float[Array, ""]
+    electron_polarization: Float[Array, " N"]
+    result: STATIONARY_RESULTS
+
+
+def diagonal_expectations(spec: Spectrum, n_spins: int, *, nucleus: bool = True):
+    """``(<n|S^z_i|n>, <n|I^z|n>)`` of every eigenstate, sectors concatenated."""
+    b = basis(n_spins, nucleus)
+    sz, iz = [], []
+    for k, sec in enumerate(b.sectors):
+        w = spec.vectors[k] ** 2  # [a, n]: weight of product state a in eigenstate n
+        dt = w.dtype
+        sz.append(w.T @ jnp.asarray(sec.m_e, dt))
+        iz.append(w.T @ jnp.asarray(sec.m_n, dt))
+    return jnp.concatenate(sz), jnp.concatenate(iz)
+
+
+def steady_state_of(
+    model: DeLucaModel, spec: Spectrum
+) -> tuple[SteadyState, BlockTridiagonalRates]:
+    """Stationary state and rate blocks of one realization from its spectrum."""
+    n = model.n_spins
+    rates = rate_blocks(model, spec, matrix_elements(spec, n))
+    st = stationary_block_tridiagonal(rates, throw=False)
+    p = st.p
+    sz, iz = diagonal_expectations(spec, n)
+    state = SteadyState(
+        p=p,
+        energies=jnp.concatenate(spec.energies),
+        magnetization=magnetizations(n),
+        iz=iz,
+        sz=sz,
+        nuclear_polarization=2.0 * jnp.dot(p, iz),
+        electron_polarization=2.0 * (p @ sz),
+        result=st.result,
+    )
+    return state, rates
+
+
+def steady_state_kernel(model: DeLucaModel) -> SteadyState:
+    """Single-realization kernel: diagonalize, rates, stationary state, observables."""
+    state, _ = steady_state_of(model, diagonalize(model))
+    return state
+
+
+def slowest_relaxation_kernel(model: DeLucaModel, k: int = 1) -> Float[Array, " k"]:
+    """The ``k`` slowest relaxation rates [1/µs] of Eq. (11) for one realization."""
+    spec = diagonalize(model)
+    rates = rate_blocks(model, spec, matrix_elements(spec, model.n_spins))
+    return relaxation_rates_block_tridiagonal(rates, k)
