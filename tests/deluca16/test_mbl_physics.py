@@ -80,11 +80,13 @@ def _check_breakdown(out, agree):
 
 
 def test_spin_temperature_breakdown_small():
-    """N = 8, 24 realizations (fast version of the slow test below)."""
-    _check_breakdown(_breakdown(8, 24), agree=0.2)
+    """N = 10, 24 realizations (fast version of the slow test below). Measured: relative
+    deviation 0.10 at 15 MHz and 0.37 at 2 MHz; KL 0.027 vs 0.063. (N = 8 is too small:
+    0.25 vs 0.40, the finite-size spread hides the contrast the paper sees at N = 12.)"""
+    _check_breakdown(_breakdown(10, 24), agree=0.15)
 
 
 @pytest.mark.slow
 def test_spin_temperature_breakdown():
-    """N = 10, 48 realizations: closer agreement at 15 MHz."""
+    """N = 10, 48 realizations: closer agreement at 15 MHz (measured 0.06 vs 0.35)."""
     _check_breakdown(_breakdown(10, 48), agree=0.12)
