@@ -3,7 +3,7 @@
 Z. Gong, Z. Yin, L.-M. Duan, New J. Phys. 13, 033036 (2011). Lattices and couplings
 (Eqs. (6), (18)-(21)), the diffusion tensor (Eqs. (23)-(25)), the lattice rate equation
 (Eq. (17)) and the continuum equation on a disk, the Overhauser-field decay and fits.
-README.gong11.md lists the readings of the printed paper and the checks behind them.
+the gong11 section of README.md lists the readings of the printed paper and the checks behind them.
 """
 
 from ._couplings import (

@@ -3,7 +3,7 @@
 Units: couplings are angular frequencies [rad/s] (energy / hbar, the engine's convention);
 lengths in nm; rates in 1/s; diffusion coefficients in nm^2/s.
 
-Readings of the printed paper (README.gong11.md has the numbers behind each choice):
+Readings of the printed paper (the gong11 section of README.md has the numbers behind each choice):
 
 * ``A0 = 1 µeV ≈ 1.5 MHz`` cannot be literal (1 µeV/h = 242 MHz). The figures decide:
   ``A0 = 1 neV`` (``A0/hbar = 1.52e6 rad/s``, the "1.5 MHz") gives the central peak of

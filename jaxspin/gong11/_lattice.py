@@ -170,7 +170,7 @@ def neighbourhood(lattice: AbstractLattice, cutoff_nm: float = 1.0) -> Neighbour
 
     The default ``1.0 nm`` keeps, on the paper's square lattice, the 4 nearest and the 4
     diagonal neighbours (0.563 and 0.796 nm); it reproduces the paper's bulk value
-    ``D ≈ 7 nm^2/s`` and the height of the central peak of Fig. 1 (see README.gong11.md for
+    ``D ≈ 7 nm^2/s`` and the height of the central peak of Fig. 1 (see README.md, gong11, for
     the convergence study).
 
     ```python

@@ -2,7 +2,7 @@
 
 C. Latta et al., "Confluence of resonant laser excitation and bidirectional quantum-dot
 nuclear-spin polarization", Nature Physics 5, 758 (2009), supplementary information.
-See README.latta09.md for the model, the parameter choices and their sources.
+See the latta09 section of README.md for the model, the parameter choices and their sources.
 """
 
 from ._dicke import (

@@ -43,7 +43,7 @@ def _f(x):
     return jnp.asarray(x, dtype=float)
 
 
-#: Every default and where it comes from (rendered as the table in README.latta09.md).
+#: Every default and where it comes from (the table in README.md, latta09).
 DEFAULTS: dict[str, tuple[float, str, str]] = {
     "detuning": (0.0, "µeV", "Δω = ω_t − ω_L; scanned."),
     "rabi": (
@@ -100,7 +100,7 @@ class Latta09Params(eqx.Module):
     """Physical parameters of one point of the Latta09 model (all traced: ``jax.grad`` and
     ``jax.vmap`` act on any of them). Units: µeV for energies and rates, T for ``field``.
 
-    Fields (defaults and sources: :data:`DEFAULTS`, README.latta09.md):
+    Fields (defaults and sources: :data:`DEFAULTS`, the latta09 section of README.md):
 
     - ``detuning``: bare laser detuning ``Δω = ω_t − ω_L`` [µeV] (> 0: red-detuned laser).
     - ``rabi``: laser Rabi frequency ``Ω_L`` [µeV]; ``H_laser = (Ω_L/2)(σ_t↑ + σ_↑t)``.

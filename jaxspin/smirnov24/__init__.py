@@ -4,7 +4,7 @@ correlation time.
 
 Units: times in ``T2e* = ħ/(a√N_I)``, fields in one unit of the caller's choice (the
 paper's Fig. 2 uses ``B̃_L = √3 B_L``, see :meth:`Parameters.paper`), ``ħγ_N β`` in the
-inverse field unit. ``_units.py`` converts to SI. README.smirnov24.md lists the readings
+inverse field unit. ``_units.py`` converts to SI. README.md (smirnov24) lists the readings
 of the paper's equations.
 """
 

@@ -16,7 +16,7 @@ r"""The heating coefficient Φ of the nuclear spin-spin reservoir [Smirnov24, Eq
     ``(2/5)(ħ/aτc)² (2 - 1/(1+x²) - 4/(4+x²))``, ``x = aτc/ħ`` (Eqs. (S37), (S38)),
     written here as the equivalent ``(2/5)(1/(1+x²) + 1/(4+x²))`` (no cancellation);
   - the exact box-model rotation, Eq. (S39) [Shumilin & Smirnov, PRL 126, 216804]: our
-    derivation (README.smirnov24.md) — nuclear spins rotate at ``ω_e = a/(2ħ)`` about
+    derivation (the smirnov24 section of README.md) — nuclear spins rotate at ``ω_e = a/(2ħ)`` about
     ``n = Ω_e/Ω_e`` while ``n`` precesses about z at ``ω_n = ω_e Ω_B/Ω_e`` — gives a net
     rotation ``R_z(ω_n t) R_m(Ω' t)`` with ``m = Ω_N/Ω_N``, ``Ω' = ω_e Ω_N/Ω_e``; its angle
     obeys ``cos(φ/2) = P cos(u t) + Q cos(v t)``, ``P, Q = (1 ∓ Ω_{N,z}/Ω_N)/2``,

@@ -163,7 +163,7 @@ def nuclear_relaxation_minimum(
 
     Returns ``(tau_min, t1_min, result)`` (``τc/T2e*``, ``T1e^N/T2e*`` at the minimum,
     optimistix result code). The paper quotes ``≈ 4.9 N_I T2e*/f`` at ``τc ≈ 0.88 T2e*``;
-    this function gives 4.02 at 1.12 at ``B = 0`` (see README.smirnov24.md).
+    this function gives 4.02 at 1.12 at ``B = 0`` (see the smirnov24 section of README.md).
     """
     _check_rule(rule)
 

@@ -56,7 +56,7 @@ def test_singlet_gives_the_bulk_only_decay(decays):
 def test_strong_field_decay_is_slow_and_fits_a_small_effective_D(decays):
     """Fig. 4: at 2 T the Knight shift suppresses diffusion around the dot; a constant D
     fitted to h_z(t) is well below the bulk value (the paper: 0.7 vs 7 nm^2/s; this
-    model: 0.2-0.3 x bulk depending on the fit's time sampling; README.gong11.md shows how
+    model: 0.2-0.3 x bulk depending on the fit's time sampling; README.md (gong11) shows how
     the readings move it). The constant-D curve does not fit exactly, so the standard
     error only measures the misfit and is not tested."""
     res = fit_effective_diffusion(TS, decays["2T"], QuantumDot(B0_T=2.0), grid=GRID, r0_nm=30.0)
@@ -76,7 +76,7 @@ def test_lower_field_decays_faster(decays):
     """Fig. 3: the electron-mediated flip-flops (~1/B0) speed up the decay at low field.
     (That the (1,1) state decays faster than the (2,0) singlet, as the paper reports for
     tens of mT, holds in this lattice-validated model only below ~10 mT and at early
-    times: README.gong11.md.)"""
+    times: the gong11 section of README.md.)"""
     curves = [decays[k] / decays[k][0] for k in ("20mT", "0.2T", "2T")]
     for fast, slow in zip(curves[:-1], curves[1:], strict=True):
         assert np.all(fast[1:-1] < slow[1:-1])

@@ -72,7 +72,7 @@ def test_tensor_reading_reproduces_the_lattice():
 
     The tensor form's residual is the continuum approximation itself (Taylor expansion
     Eq. (22) on the scale of the Knight-shift gradient), ~(a0/l0)^2: measured 2.4e-3 at
-    l0 = 10 nm, 9.5e-4 at 15 nm, 1.2e-4 at the paper's 30 nm (README.gong11.md)."""
+    l0 = 10 nm, 9.5e-4 at 15 nm, 1.2e-4 at the paper's 30 nm (the gong11 section of README.md)."""
     dot = QuantumDot(B0_T=2.0, l0_nm=10.0)
     ts = jnp.array([0.0, 3.0, 10.0, 30.0, 100.0, 300.0])
     lat = lattice_decay(dot, ts, radius_nm=50.0, nb=NB)
