@@ -6,6 +6,7 @@ the run time. Baselines are timed in the same process, with the same thread sett
 ratios are meaningful; ``machine()`` records what ran.
 """
 
+import logging
 import os
 import platform
 import statistics
@@ -68,3 +69,21 @@ def print_table(rows: list[dict], title: str = "") -> None:
     print("  ".join(c.ljust(width[c]) for c in cols))
     for r in rows:
         print("  ".join(fmt(r.get(c, "")).ljust(width[c]) for c in cols))
+
+
+class SweepLog(logging.Handler):
+    """Collect the compile and run times that ``jaxspin.sweep`` logs (it compiles per call)."""
+
+    def __enter__(self):
+        self.logger = logging.getLogger("jaxspin.sweep")
+        self.old_level = self.logger.level
+        self.logger.setLevel(logging.INFO)
+        self.logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.old_level)
+
+    def emit(self, record):
+        _, _, self.run_s, self.devices, _, self.compile_s = record.args

@@ -16,7 +16,6 @@ Run: ``JAXSPIN_CPU_DEVICES=auto python benchmarks/bench_danon11.py [--quick]``.
 """
 
 import argparse
-import logging
 import os
 import time
 
@@ -32,9 +31,9 @@ from jaxspin.danon11 import DoubleDot, spin_response  # noqa: E402
 
 
 try:  # the benchmarks run both as `python benchmarks/x.py` and as jaxspin.benchmarks.x
-    from ._common import machine, print_table, time_jax, time_python
+    from ._common import SweepLog, machine, print_table, time_jax, time_python
 except ImportError:  # pragma: no cover
-    from _common import machine, print_table, time_jax, time_python
+    from _common import SweepLog, machine, print_table, time_jax, time_python
 
 
 TUNNEL, GAMMA, K_Z = 0.3, 1.0, 0.0  # units of Γ; A_n = 1
@@ -105,29 +104,11 @@ def qutip_loop(bs, ds):
     return np.array([qutip_point(float(b), float(d)) for b, d in zip(bs, ds, strict=True)])
 
 
-class _SweepLog(logging.Handler):
-    """Collect the compile and run times the sweep layer logs."""
-
-    def __enter__(self):
-        self.logger = logging.getLogger("jaxspin.sweep")
-        self.old_level = self.logger.level
-        self.logger.setLevel(logging.INFO)
-        self.logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc):
-        self.logger.removeHandler(self)
-        self.logger.setLevel(self.old_level)
-
-    def emit(self, record):
-        _, _, self.run_s, self.devices, _, self.compile_s = record.args
-
-
 def pumping_map(side):
     b = np.linspace(-10.0, 10.0, side)
     d = np.linspace(-10.0, 10.0, side)
     t0 = time.perf_counter()
-    with _SweepLog() as log:
+    with SweepLog() as log:
         res = jaxspin.sweep(point, {"b_eff": b, "detuning": d}, progress=False)
     return res, log, time.perf_counter() - t0
 

@@ -18,7 +18,6 @@ Run: ``JAXSPIN_CPU_DEVICES=auto python benchmarks/bench_engine.py [--quick]``.
 """
 
 import argparse
-import logging
 import os
 
 
@@ -32,9 +31,9 @@ import jaxspin  # noqa: E402
 
 
 try:  # the benchmarks run both as `python benchmarks/x.py` and as jaxspin.benchmarks.x
-    from ._common import machine, print_table, time_jax, time_python
+    from ._common import SweepLog, machine, print_table, time_jax, time_python
 except ImportError:  # pragma: no cover
-    from _common import machine, print_table, time_jax, time_python
+    from _common import SweepLog, machine, print_table, time_jax, time_python
 
 
 GAMMA, GAMMA_HHLH, KAPPA, OMEGA_Z = 1.0, 0.05, 0.01, 30.0
@@ -132,7 +131,7 @@ def run(quick: bool = False) -> list[dict]:
 
     side = int(round(np.sqrt(npoints)))
     g = {"delta": np.linspace(-5.0, 5.0, side), "omega": np.linspace(0.1, 3.0, side)}
-    with _SweepLog() as log:
+    with SweepLog() as log:
         res = jaxspin.sweep(point_jaxspin, g, progress=False)
     vals = np.asarray(res.values).reshape(-1)
     err = max(err, float(np.max(np.abs(vals - ref))))
@@ -187,24 +186,6 @@ def run(quick: bool = False) -> list[dict]:
     print(f"max |rho_tt - naive| over all points and methods: {err:.2e}")
     print("(last row: 'speedup_vs_naive' column holds grad time / forward time)")
     return rows
-
-
-class _SweepLog(logging.Handler):
-    """Collect the compile and run times the sweep layer logs (it compiles per call)."""
-
-    def __enter__(self):
-        self.logger = logging.getLogger("jaxspin.sweep")
-        self.old_level = self.logger.level
-        self.logger.setLevel(logging.INFO)
-        self.logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc):
-        self.logger.removeHandler(self)
-        self.logger.setLevel(self.old_level)
-
-    def emit(self, record):
-        _, _, self.run_s, self.devices, _, self.compile_s = record.args
 
 
 def _batched_trion(d, o):

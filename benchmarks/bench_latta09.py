@@ -19,7 +19,6 @@ Run: ``JAXSPIN_CPU_DEVICES=auto python benchmarks/bench_latta09.py [--quick]``.
 """
 
 import argparse
-import logging
 import math
 import os
 import time
@@ -33,30 +32,12 @@ from jaxspin.latta09 import DickeSpace, Latta09Params, polarization_map  # noqa:
 
 
 try:  # the benchmarks run both as `python benchmarks/x.py` and as jaxspin.benchmarks.x
-    from ._common import machine, print_table, time_python
+    from ._common import SweepLog, machine, print_table, time_python
 except ImportError:  # pragma: no cover
-    from _common import machine, print_table, time_python
+    from _common import SweepLog, machine, print_table, time_python
 
 
 MU_B_UEV = 57.8838180  # µeV/T
-
-
-class _SweepLog(logging.Handler):
-    """Collect the compile and run times the sweep layer logs."""
-
-    def __enter__(self):
-        self.logger = logging.getLogger("jaxspin.sweep")
-        self.old_level = self.logger.level
-        self.logger.setLevel(logging.INFO)
-        self.logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc):
-        self.logger.removeHandler(self)
-        self.logger.setLevel(self.old_level)
-
-    def emit(self, record):
-        _, _, self.run_s, self.devices, _, self.compile_s = record.args
 
 
 # ------------------------------------------------------------- independent NumPy version
@@ -120,7 +101,7 @@ def run(quick: bool = False) -> list[dict]:
     npts = side * side
     rows = []
 
-    with _SweepLog() as log:
+    with SweepLog() as log:
         t0 = time.perf_counter()
         res = polarization_map(params, space, dets, rabis, progress=False)
         wall = time.perf_counter() - t0
@@ -139,7 +120,7 @@ def run(quick: bool = False) -> list[dict]:
     # off-lattice grid: every point solves its own K QD problems (subset of Ω_L)
     sub = max(2, side // 25)
     dets_off = dets + 0.5 * step * np.sqrt(2.0) * np.linspace(0, 1, side) ** 2
-    with _SweepLog() as log2:
+    with SweepLog() as log2:
         polarization_map(params, space, dets_off, rabis[:sub], progress=False)
     rows.append(
         dict(
@@ -241,7 +222,7 @@ def scaling(quick: bool = False) -> dict:
     for n in sizes:
         space = DickeSpace(n, tail=1e-9)
         dets, rabis = _map_grid(50, 50, float(params.hyperfine) / n * max(1, round(n / 1000)))
-        with _SweepLog() as log:
+        with SweepLog() as log:
             polarization_map(params, space, dets, rabis, progress=False)
         seconds.append(log.run_s)
     return dict(

@@ -139,23 +139,29 @@ class Stationary(eqx.Module):
     result: STATIONARY_RESULTS
 
 
+def _labelled(p, ok, throw: bool) -> "Stationary":
+    """``Stationary(p, result)``: reducible unless ``ok``, non-finite if ``p`` has NaN/inf;
+    raises (through ``eqx.error_if``) on either when ``throw``."""
+    finite = jnp.all(jnp.isfinite(p))
+    result = STATIONARY_RESULTS.where(
+        ok,
+        STATIONARY_RESULTS.where(
+            finite, STATIONARY_RESULTS.successful, STATIONARY_RESULTS.nonfinite
+        ),
+        STATIONARY_RESULTS.reducible,
+    )
+    if throw:
+        p = result.error_if(p, result != STATIONARY_RESULTS.successful)
+    return Stationary(p, result)
+
+
 @eqx.filter_jit
 def _stationary_jit(W, solver, throw, validate):
     def kernel(W):
         if validate:
             W = check_nonnegative(check_finite(W, "W"), "W")
         p, ok = _stationary_kernel(W, solver)
-        finite = jnp.all(jnp.isfinite(p))
-        result = STATIONARY_RESULTS.where(
-            ok,
-            STATIONARY_RESULTS.where(
-                finite, STATIONARY_RESULTS.successful, STATIONARY_RESULTS.nonfinite
-            ),
-            STATIONARY_RESULTS.reducible,
-        )
-        if throw:
-            p = result.error_if(p, result != STATIONARY_RESULTS.successful)
-        return Stationary(p, result)
+        return _labelled(p, ok, throw)
 
     return map_batched(kernel, [W], [2], ["W"])
 
@@ -526,17 +532,7 @@ def _block_stationary_jit(rates, throw, validate):
                 check_nonnegative(check_finite(b, n), n) for b, n in zip(blocks, names, strict=True)
             ]
         p, ok = _block_stationary(*_unpack(blocks, K))
-        finite = jnp.all(jnp.isfinite(p))
-        result = STATIONARY_RESULTS.where(
-            ok,
-            STATIONARY_RESULTS.where(
-                finite, STATIONARY_RESULTS.successful, STATIONARY_RESULTS.nonfinite
-            ),
-            STATIONARY_RESULTS.reducible,
-        )
-        if throw:
-            p = result.error_if(p, result != STATIONARY_RESULTS.successful)
-        return Stationary(p, result)
+        return _labelled(p, ok, throw)
 
     return map_batched(kernel, args, [2] * len(args), names)
 
