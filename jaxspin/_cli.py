@@ -117,7 +117,12 @@ def _fmt(value) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("JAXSPIN_CPU_DEVICES", "auto")
-    import jaxspin  # noqa: F401  (apply process settings before JAX starts)
+    # The console script imports the jaxspin package (and so applies its settings) before
+    # this line runs; no JAX computation has happened yet, so apply them again with the
+    # device count (idempotent).
+    from . import _config
+
+    _config.apply()
 
     parser = argparse.ArgumentParser(prog="jaxspin", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)

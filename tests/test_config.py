@@ -49,3 +49,19 @@ def test_cpu_devices_opt_in():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "3"
+
+
+def test_command_line_exposes_cpu_devices_after_the_package_import():
+    """The ``jaxspin`` console script imports the package (settings applied without a
+    device count) before ``main`` asks for one device per core: ``main`` re-applies them."""
+    code = (
+        "import sys, jaxspin, jaxspin._cli as cli, jax; "
+        "cli.PAPERS = ('none',); cli._figures = lambda args: print(len(jax.devices())) or 0; "
+        "sys.exit(cli.main(['figures', '--out', '.']))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("JAXSPIN_CPU_DEVICES", "XLA_FLAGS")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.strip()) == len(os.sched_getaffinity(0))
