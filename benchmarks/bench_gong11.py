@@ -181,7 +181,9 @@ def run(quick: bool = False) -> list[dict]:
     fn = jax.jit(lambda d, p: diffusion_map(d, nb, p))
     compile_s, run_s = time_jax(fn, dot, pts, repeats=2 if quick else 3)
     ref = numpy_diffusion_map(sites[:2000], 0.2)
-    np.testing.assert_allclose(np.asarray(fn(dot, pts[:2000])), ref, rtol=1e-9)
+    np.testing.assert_allclose(
+        np.asarray(fn(dot, pts[:2000])), ref, rtol=1e-9, atol=1e-12 * np.abs(ref).max()
+    )
     base = time_python(numpy_diffusion_map, sites, 0.2, repeats=1)
     rows.append(
         dict(
@@ -219,7 +221,7 @@ def run(quick: bool = False) -> list[dict]:
     )
 
     # 3. the lattice equation
-    lat_r = 60.0 if quick else 150.0
+    lat_r = 60.0  # ground-truth row only; its SciPy baseline grows fastest (139 s here at 60 nm)
     ts_l = np.linspace(0.0, 2e3, 41)
     lat = jax.jit(lambda d: lattice_decay(d, jnp.asarray(ts_l), radius_nm=lat_r))
     compile_s, run_s = time_jax(lat, QuantumDot(B0_T=2.0), repeats=2)
