@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     # device count (idempotent).
     from . import _config
 
-    _config.apply()
+    if not _config._backends_initialized():  # called from a live process: leave it alone
+        _config.apply()
 
     parser = argparse.ArgumentParser(prog="jaxspin", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
