@@ -43,6 +43,7 @@ DECAY_ONLY = ("decay_up", "decay_down")
 
 def _save(fig, out_dir: Path, name: str, **data) -> list[Path]:
     png = out_dir / f"{KEY}_{name}.png"
+    fig.tight_layout(rect=(0, 0, 1, 0.93))  # leave room for the suptitle
     fig.savefig(png, dpi=130, bbox_inches="tight")
     plt.close(fig)
     npz = out_dir / f"{KEY}_{name}.npz"
@@ -249,8 +250,8 @@ def figure_s1(out_dir: Path, size: str, progress: bool) -> list[Path]:
     for i, step in enumerate(steps):
         ax[2].semilogx(dwells, widths[step], "o", ms=3, color=f"C{i}", label=f"Δ = {step} µeV")
     if fit.converged:
-        tt = np.geomspace(dwells[0], dwells[-1], 200)
-        for j, i in enumerate(usable):
+        for j, i in enumerate(usable):  # each curve over the rising part it was fitted to
+            tt = np.geomspace(dwells[0], rise_t[i][-1], 100)
             p = fit.params
             w = p.w_min[j] + (p.w_max[j] - p.w_min[j]) * (1 - np.exp(-tt / p.tau))
             ax[2].semilogx(tt, w, color=f"C{i}", lw=1)
