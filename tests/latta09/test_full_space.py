@@ -174,7 +174,7 @@ def full_space_adiabatic(p, n):
     return ms, pm, flows, ncomp, ivals
 
 
-@pytest.mark.parametrize("n", [3, 4])
+@pytest.mark.parametrize("n", [2, 3, 4])
 def test_dicke_reduction_equals_full_product_space(n):
     ms, pm, flows, ncomp, ivals = full_space_adiabatic(PARAMS, n)
     # the blocks are the (I, α) copies or whole I sectors: either way Σ D(I) = count
