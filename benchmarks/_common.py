@@ -16,6 +16,8 @@ from typing import Any
 
 import jax
 
+from jaxspin._watchdog import heartbeat
+
 
 def machine() -> str:
     """One line naming the device, CPU count and thread settings."""
@@ -35,6 +37,7 @@ def machine() -> str:
 
 def time_jax(fn: Callable[..., Any], *args, repeats: int = 5) -> tuple[float, float]:
     """``(compile_seconds, median_run_seconds)`` of a jitted ``fn(*args)``."""
+    heartbeat(f"benchmark {getattr(fn, '__name__', 'function')}")
     t0 = time.perf_counter()
     jax.block_until_ready(fn(*args))
     first = time.perf_counter() - t0
@@ -43,6 +46,7 @@ def time_jax(fn: Callable[..., Any], *args, repeats: int = 5) -> tuple[float, fl
         t0 = time.perf_counter()
         jax.block_until_ready(fn(*args))
         runs.append(time.perf_counter() - t0)
+        heartbeat()
     run = statistics.median(runs)
     return max(first - run, 0.0), run
 
@@ -51,6 +55,7 @@ def time_python(fn: Callable[..., Any], *args, repeats: int = 3) -> float:
     """Median wall time of a plain (NumPy/SciPy/QuTiP) call."""
     runs = []
     for _ in range(repeats):
+        heartbeat(f"baseline {getattr(fn, '__name__', 'function')}")
         t0 = time.perf_counter()
         fn(*args)
         runs.append(time.perf_counter() - t0)

@@ -2,8 +2,7 @@
 
 Importing jaxspin turns on JAX's float64 mode (``jax_enable_x64``): every public function
 computes in float64/complex128. Opt out with ``JAXSPIN_ENABLE_X64=0`` in the environment
-before the import. jaxspin also appends one XLA flag that avoids a CPU deadlock of
-jax 0.10; ``jaxspin/_config.py`` explains both and how to switch them off.
+before the import; ``jaxspin/_config.py`` explains it and the opt-in CPU device count.
 """
 
 from . import _config

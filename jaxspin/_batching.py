@@ -37,16 +37,6 @@ def batch_shape(args: Sequence[Any], core_ndims: Sequence[int], names: Sequence[
         raise ValueError(f"Batch dimensions do not broadcast ({detail}).") from err
 
 
-def equal_blocks(size: int, block_size: int) -> tuple[int, int]:
-    """``(block, padded)``: the fewest blocks of at most ``block_size`` that cover ``size``
-    points, made equal (``padded = n_blocks * block >= size``). ``lax.map`` over unequal
-    blocks runs the remainder concurrently with the loop, which deadlocks jaxlib 0.10's CPU
-    LAPACK pool (see :func:`map_batched`)."""
-    n_blocks = -(-size // block_size)
-    block = -(-size // n_blocks)
-    return block, n_blocks * block
-
-
 def map_batched(
     kernel: Callable[..., Any],
     args: Sequence[Any],
@@ -84,15 +74,6 @@ def map_batched(
     if block_size is None or size <= block_size:
         out = jax.vmap(one)(flat)
     else:
-        # Equal blocks, the last one padded with copies of the last point. ``lax.map`` would
-        # otherwise run the remainder as a second vmap *concurrently* with the loop over full
-        # blocks; with jaxlib 0.10 on CPU, two batched LAPACK calls running at once on a
-        # 2-thread pool deadlock (each waits in ParallelBatchMap for chunks queued behind the
-        # other; gdb trace in the closing note of issue 2). The padding costs < n_blocks points.
-        block, padded = equal_blocks(size, block_size)
-        pad = padded - size
-        if pad:
-            flat = [jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)]) for x in flat]
-        out = jax.lax.map(one, flat, batch_size=block)
-        out = jax.tree_util.tree_map(lambda o: o[:size], out)
+        # The remainder (size % block_size points) runs as one more, smaller vmap.
+        out = jax.lax.map(one, flat, batch_size=block_size)
     return jax.tree_util.tree_map(lambda o: o.reshape(bshape + o.shape[1:]), out)

@@ -1,7 +1,7 @@
 """The ``jaxspin`` command line: paper figures and benchmarks.
 
-    jaxspin figures [--only KEY ...] [--out DIR] [--size small|paper]
-    jaxspin bench   [--only KEY ...] [--out DIR] [--quick]
+    jaxspin figures [--only KEY ...] [--out DIR] [--size small|paper] [--watchdog S]
+    jaxspin bench   [--only KEY ...] [--out DIR] [--quick] [--watchdog S]
 
 KEY is a paper key (danon11, smirnov24, latta09, deluca16, gong11) or ``engine`` for
 benchmarks. Figures come from the example scripts in ``examples/`` (installed as
@@ -16,6 +16,10 @@ problem size: keys ``xlabel``, ``sizes``, ``seconds``, optional ``label``/``titl
 
 The command line exposes all host CPU cores as JAX devices (``JAXSPIN_CPU_DEVICES=auto``)
 unless the environment says otherwise, so sweeps shard over cores.
+
+A stall watchdog (:mod:`jaxspin._watchdog`) guards both commands: if no progress is reported
+for ``--watchdog`` seconds (default ``JAXSPIN_WATCHDOG_S`` or 900; 0 switches it off), it
+says what was running, dumps every thread's stack and exits with status 3.
 """
 
 import argparse
@@ -24,6 +28,8 @@ import os
 import sys
 import time
 from pathlib import Path
+
+from . import _watchdog
 
 
 PAPERS = ("danon11", "smirnov24", "latta09", "deluca16", "gong11")
@@ -41,6 +47,7 @@ def _figures(args) -> int:
     failed = []
     for key in keys:
         t0 = time.perf_counter()
+        _watchdog.stage(f"jaxspin figures --only {key}")
         print(f"== {key}: making figures into {out} ({args.size} size)", file=sys.stderr)
         try:
             module = _load_module(f"jaxspin.examples.{key}")
@@ -79,6 +86,7 @@ def _bench(args) -> int:
             print(f"{key}: no benchmark module ({err})", file=sys.stderr)
             continue
         print(f"== benchmark {key} on {device_desc}", file=sys.stderr)
+        _watchdog.stage(f"jaxspin bench --only {key}: table")
         rows = module.run(quick=args.quick)
         report.append(f"## {key}\n")
         if rows:
@@ -89,6 +97,7 @@ def _bench(args) -> int:
                 report.append("| " + " | ".join(_fmt(row.get(c)) for c in cols) + " |")
             report.append("")
         if hasattr(module, "scaling"):
+            _watchdog.stage(f"jaxspin bench --only {key}: scaling")
             sc = module.scaling(quick=args.quick)
             fig, ax = plt.subplots(figsize=(5.5, 4))
             curves = sc.get("curves") or {sc.get("label", key): (sc["sizes"], sc["seconds"])}
@@ -137,14 +146,34 @@ def main(argv: list[str] | None = None) -> int:
         help="small: minutes on 2 CPU cores (default); paper: the papers' resolution",
     )
     fig.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_watchdog_option(fig)
     bench = sub.add_parser("bench", help="run the benchmarks and draw cost vs size")
     bench.add_argument("--only", nargs="+", choices=BENCHMARKS, metavar="KEY")
     bench.add_argument("--out", default="bench", help="output directory (default: bench)")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    _add_watchdog_option(bench)
     args = parser.parse_args(argv)
-    if args.command == "figures":
-        return _figures(args)
-    return _bench(args)
+    try:
+        stall_s = _watchdog.stall_seconds(args.watchdog)
+    except ValueError as err:
+        parser.error(str(err))
+    run = _figures if args.command == "figures" else _bench
+    if stall_s is None:
+        return run(args)
+    with _watchdog.Watchdog(stall_s) as dog:
+        dog.stage(f"jaxspin {args.command}")
+        return run(args)
+
+
+def _add_watchdog_option(sub) -> None:
+    sub.add_argument(
+        "--watchdog",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="exit with status 3 and every thread's stack when no progress is made for this "
+        "long (default: $JAXSPIN_WATCHDOG_S or 900; 0: off)",
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,12 +4,6 @@
   every public function computes in float64/complex128. Opt out by setting the
   environment variable ``JAXSPIN_ENABLE_X64=0`` *before* importing jaxspin; jaxspin then
   runs in float32 and warns once that its documented tolerances no longer hold.
-* **XLA CPU scheduler.** With jax 0.10 on CPU, a loop (``lax.map``/``scan``) whose body
-  holds LAPACK calls (an LU solve, as every implicit ODE step has) deadlocks in about
-  four runs out of ten (measured here, see ``benchmarks/RESULTS.md``). Disabling XLA's
-  concurrency-optimised CPU scheduler removes the hang (12/12 clean runs), so jaxspin
-  appends ``--xla_cpu_enable_concurrency_optimized_scheduler=false`` to ``XLA_FLAGS``
-  unless ``JAXSPIN_XLA_FLAGS=0`` is set or the flag is already present.
 * **CPU devices.** ``JAXSPIN_CPU_DEVICES=auto`` (or an integer) exposes that many host
   CPU devices (``--xla_force_host_platform_device_count``) so that sweeps shard over
   cores. The ``jaxspin`` command line sets ``auto`` for its own process; a library import
@@ -26,7 +20,6 @@ import warnings
 import jax
 
 
-_SCHEDULER_FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
 _DEVICE_COUNT_FLAG = "--xla_force_host_platform_device_count"
 
 
@@ -49,9 +42,6 @@ def _usable_cpus() -> int:
 def _xla_flags_to_add() -> list[str]:
     flags = os.environ.get("XLA_FLAGS", "")
     add = []
-    if os.environ.get("JAXSPIN_XLA_FLAGS", "1") != "0":
-        if "xla_cpu_enable_concurrency_optimized_scheduler" not in flags:
-            add.append(_SCHEDULER_FLAG)
     devices = os.environ.get("JAXSPIN_CPU_DEVICES", "")
     if devices and _DEVICE_COUNT_FLAG not in flags:
         count = _usable_cpus() if devices == "auto" else int(devices)

@@ -20,7 +20,6 @@ import optax
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, ArrayLike, Float, Int, PyTree
 
-from ._batching import equal_blocks
 from ._inputs import as_real, check_finite, is_concrete
 from ._memory import check_fits
 from ._transform import AbstractTransform, Identity
@@ -223,10 +222,7 @@ def _value_and_jacobian(fun, x: Float[Array, " n"], forward: bool):
         return y, jax.vmap(lin, out_axes=1)(jnp.eye(x.size, dtype=x.dtype))
     y, pullback = jax.vjp(fun, x)
     row = lambda i: pullback(jax.nn.one_hot(i, y.size, dtype=y.dtype))[0]
-    # equal blocks; rows past the end repeat the last one (see equal_blocks)
-    block, padded = equal_blocks(y.size, _ROWS_PER_BATCH)
-    rows = jnp.minimum(jnp.arange(padded), y.size - 1)
-    return y, jax.lax.map(row, rows, batch_size=block)[: y.size]
+    return y, jax.lax.map(row, jnp.arange(y.size), batch_size=_ROWS_PER_BATCH)
 
 
 def _inverse_spd(h: Float[Array, "n n"]) -> tuple[Float[Array, "n n"], jax.Array]:

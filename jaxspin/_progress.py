@@ -1,13 +1,16 @@
 """A dependency-free progress bar for long jaxspin work (sweeps, figures, benchmarks).
 
 Writes to stderr: a single updating line on a terminal, occasional plain lines otherwise
-(log files, CI). ``JAXSPIN_PROGRESS=0`` silences every bar.
+(log files, CI). ``JAXSPIN_PROGRESS=0`` silences every bar. Every update, shown or not, is
+a heartbeat for the command line's stall watchdog (:mod:`jaxspin._watchdog`).
 """
 
 import os
 import sys
 import time
 from typing import TextIO
+
+from ._watchdog import heartbeat
 
 
 def _fmt_time(seconds: float) -> str:
@@ -54,6 +57,7 @@ class Progress:
 
     def __enter__(self) -> "Progress":
         self._start = time.perf_counter()
+        heartbeat(self._what())
         self._render(force=True)
         return self
 
@@ -62,7 +66,11 @@ class Progress:
 
     def update(self, n: int = 1, postfix: str = "") -> None:
         self.count += n
+        heartbeat(self._what())
         self._render(postfix=postfix)
+
+    def _what(self) -> str:
+        return f"{self.desc or 'work'} ({self.count}/{self.total} {self.unit})"
 
     def _line(self, postfix: str = "") -> str:
         elapsed = time.perf_counter() - self._start

@@ -21,7 +21,6 @@ import math
 import os
 import re
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -32,7 +31,6 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import ArrayLike, PyTree
 
 from ._batching import DEFAULT_BLOCK_SIZE
-from ._config import _usable_cpus as usable_cpus
 from ._memory import available_memory_bytes, check_fits, format_bytes
 from ._progress import Progress
 from ._sweep_checkpoint import Checkpoint, barrier
@@ -175,39 +173,6 @@ def _check_devices(devices: Sequence[jax.Device] | None) -> list[jax.Device]:
     return devices
 
 
-def _lapack_safe_devices(
-    lowered: Any, devices: list[jax.Device], given: bool, desc: str
-) -> list[jax.Device]:
-    """The CPU devices on which a chunk calling jaxlib's LAPACK kernels cannot hang.
-
-    jaxlib's batched LAPACK kernels (custom calls ``lapack_*``: the LU of
-    ``jnp.linalg.solve`` and of lineax, ``eigh``, ...) split their batch into tasks on
-    XLA's CPU thread pool (one thread per usable core, shared by all CPU devices) and block
-    until those finish. When every pool thread is such a waiter, the process hangs for
-    good: measured with jax 0.10.2, a sweep of a 16x16 complex solve sharded over 2 CPU
-    devices on 2 cores hung in 3 of 12 runs. A CPU device runs one such call at a time
-    (jaxspin turns off XLA's concurrent CPU scheduler, and a CPU sweep keeps one chunk in
-    flight), so with at most ``cores - 1`` devices one thread stays free and the hang
-    cannot happen. Kernels without LAPACK calls keep every device.
-    """
-    cores = usable_cpus()
-    if devices[0].platform != "cpu" or len(devices) < max(cores, 2):
-        return devices
-    if "lapack_" not in lowered.as_text():
-        return devices
-    if given:
-        warnings.warn(
-            f"Sweep '{desc}': `fn` calls LAPACK, and sharding it over {len(devices)} CPU "
-            f"devices on {cores} usable cores can hang for good (see "
-            "jaxspin._sweep._lapack_safe_devices). Pass at most one device fewer than the "
-            "cores, or leave `devices` unset.",
-            RuntimeWarning,
-            stacklevel=4,
-        )
-        return devices
-    return devices[: max(1, cores - 1)]
-
-
 def _host_device() -> jax.Device | None:
     """A CPU device, whose free memory is the host's RAM (None: use JAX's default)."""
     try:
@@ -292,11 +257,7 @@ def sweep(
             recomputing them; a sweep that differs from the manifest (grid values, chunk
             size, outputs, or the traced computation of ``fn`` including bound constants)
             raises ``ValueError`` naming what differs.
-        devices: the devices each chunk is sharded over. Default: ``jax.local_devices()``,
-            except that a kernel calling LAPACK (``jnp.linalg.solve``, lineax, ``eigh``,
-            ...) gets at most ``cores - 1`` CPU devices, because jaxlib's batched LAPACK
-            calls can hang XLA's CPU thread pool otherwise (``_lapack_safe_devices``;
-            passing more such CPU devices explicitly warns).
+        devices: the devices each chunk is sharded over. Default: ``jax.local_devices()``.
         progress: show a progress bar (:class:`jaxspin._progress.Progress`) on stderr.
         desc: label of the progress bar and of error messages.
         on_chunk: called as ``on_chunk(index, n_chunks)`` after each chunk computed in this
@@ -340,7 +301,7 @@ def sweep(
     if not callable(fn):
         raise ValueError(f"`fn` must be callable; got {type(fn).__name__}.")
     g = _as_grid(grid, product)
-    devices_arg, devices = devices, _check_devices(devices)
+    devices = _check_devices(devices)
     _check_positive(chunk_size, "chunk_size")
     _check_positive(block_size, "block_size")
     process, n_processes = jax.process_index(), jax.process_count()
@@ -423,7 +384,6 @@ def sweep(
             ckpt,
             devices,
             block_size,
-            devices_given=devices_arg is not None,
             chunk=chunk,
             n_chunks=n_chunks,
             total=sum(stop - start for start, stop in map(bounds, mine)),
@@ -480,7 +440,6 @@ def _run_chunks(
     devices: list[jax.Device],
     block_size: int | None,
     *,
-    devices_given: bool,
     chunk: int,
     n_chunks: int,
     total: int,
@@ -494,10 +453,6 @@ def _run_chunks(
     depth = _chunks_in_flight(devices[0].platform)
     t0 = time.perf_counter()
     lowered, sharding, block, padded = _lower(point, g, devices, chunk, block_size)
-    safe = _lapack_safe_devices(lowered, devices, devices_given, desc)
-    if safe != devices:
-        devices = safe
-        lowered, sharding, block, padded = _lower(point, g, devices, chunk, block_size)
     compiled = lowered.compile()
     compile_s = time.perf_counter() - t0
     _check_chunk_fits(
@@ -575,8 +530,7 @@ def _note(text: str):
 
 def _chunks_in_flight(platform: str) -> int:
     """On accelerators the next chunk computes while the previous one is copied to host and
-    written. Not on CPU: both would run on the same cores (nothing to gain), and two
-    executions in flight could block two threads of XLA's CPU pool (_lapack_safe_devices)."""
+    written. Not on CPU: both would run on the same cores (nothing to gain)."""
     return 1 if platform == "cpu" else 2
 
 

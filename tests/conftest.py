@@ -3,12 +3,19 @@
 ``import jaxspin`` turns on x64 (see jaxspin/_config.py); strict promotion makes any
 implicit float32/float64 or int/float mixing inside jaxspin an error, so dtypes stay
 stable. A test that changes JAX config must restore it (use the ``jax_config`` fixture).
+Every test runs under a time limit (``timeout`` in ``pyproject.toml``) with a hard
+backstop for hangs in native code (``tests/hangguard.py``).
 """
 
 import jax
 import pytest
 
 import jaxspin  # noqa: F401  (applies jaxspin's process settings before any JAX work)
+from tests.hangguard import (  # noqa: F401  (pytest hooks: the hang guard)
+    pytest_configure as pytest_configure,
+    pytest_runtest_protocol as pytest_runtest_protocol,
+    pytest_unconfigure as pytest_unconfigure,
+)
 
 
 jax.config.update("jax_enable_x64", True)

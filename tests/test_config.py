@@ -10,7 +10,8 @@ import jaxspin
 
 
 def _run(code, **env):
-    full = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAXSPIN_ENABLE_X64")}
+    drop = ("XLA_FLAGS", "JAXSPIN_ENABLE_X64", "JAXSPIN_CPU_DEVICES")
+    full = {k: v for k, v in os.environ.items() if k not in drop}
     full.update(env)
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=full, timeout=120
@@ -22,13 +23,15 @@ def test_x64_is_on_in_this_process():
     assert jax.numpy.ones(1).dtype == jax.numpy.float64
 
 
-def test_import_sets_x64_and_scheduler_flag():
+def test_import_sets_x64_and_no_xla_flags():
+    """x64 on; no XLA flag is added (the scheduler flag of the jax 0.10 days is gone: the
+    pinned jaxlib < 0.10 cannot deadlock, see pyproject.toml and benchmarks/stress.py)."""
     out = _run(
-        "import os, jaxspin, jax.numpy as jnp; flags = os.environ['XLA_FLAGS']; "
-        "print(jnp.ones(1).dtype, 'concurrency_optimized_scheduler=false' in flags)"
+        "import os, jaxspin, jax.numpy as jnp; "
+        "print(jnp.ones(1).dtype, repr(os.environ.get('XLA_FLAGS', '')))"
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["float64", "True"]
+    assert out.stdout.split() == ["float64", "''"]
 
 
 def test_x64_opt_out_warns_and_uses_float32():

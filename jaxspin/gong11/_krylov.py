@@ -76,7 +76,13 @@ def _spectral_form_jvp(primals, tangents):
     tangent = E @ (dat * bt + at * dbt)
     tangent = tangent + dts * (E @ (theta * at * bt))
     weighted = at[:, None] * dTt * bt[None, :]
-    tangent = tangent + jax.lax.map(lambda t: jnp.sum(_divided_exp(theta, t) * weighted), ts)
+    one = jax.vmap(lambda t: jnp.sum(_divided_exp(theta, t) * weighted))
+    # Chunks of at most ~2**21 entries of Φ (16 MiB), as an unrolled loop of vmaps: a
+    # ``lax.map``/``scan`` over a tangent here cannot be transposed by jax 0.9 (grad fails
+    # with "ValAccum ... passed to scan"), and one vmap over all ts would hold k m² numbers.
+    step = max(1, 2**21 // max(theta.size**2, 1))
+    k = ts.shape[0]
+    tangent = tangent + jnp.concatenate([one(ts[i : i + step]) for i in range(0, k, step)])
     return out, tangent
 
 
