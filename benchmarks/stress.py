@@ -45,7 +45,8 @@ def deluca16_d_figure() -> None:
 
 
 def lapack_sharded() -> None:
-    """A LAPACK kernel (16 x 16 complex LU solve and eigh) swept over 2 CPU devices."""
+    """A LAPACK kernel (16 x 16 complex LU solve) swept over 2 CPU devices, 1e4 points in
+    blocks of 256: the two devices' batched LU calls run at once (jaxlib 0.10: hangs)."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -57,47 +58,60 @@ def lapack_sharded() -> None:
     def kernel(a, b):
         m = jnp.eye(16) * (3.0 + a) + b * jnp.cos(jnp.arange(256.0).reshape(16, 16))
         m = m + 1j * jnp.sin(a * jnp.arange(256.0).reshape(16, 16)) / 16
-        x = jnp.linalg.solve(m, jnp.ones(16, complex))
-        return {"x": jnp.abs(x).sum(), "lam": jnp.linalg.eigvalsh(m + m.conj().T)[0]}
+        return jnp.abs(jnp.linalg.solve(m, jnp.ones(16, complex))).sum()
 
-    grid = {"a": np.linspace(0, 1, 40), "b": np.linspace(0, 1, 37)}
-    for _ in range(4):
-        jaxspin.sweep(kernel, grid, block_size=16, chunk_size=296, progress=False)
+    grid = {"a": np.linspace(0, 1, 100), "b": np.linspace(0, 1, 100)}
+    for _ in range(5):
+        jaxspin.sweep(kernel, grid, progress=False)
+
+
+def _eighs(x, sizes):
+    """Lowest eigenvalues of independent symmetric matrices of the given sizes: XLA runs
+    the independent ``eigh`` calls concurrently on its CPU thread pool."""
+    import jax.numpy as jnp
+
+    out = 0.0
+    for n in sizes:
+        m = jnp.cos(x * jnp.arange(n * n * 1.0).reshape(n, n))
+        out = out + jnp.linalg.eigh(m + m.T + 2 * n * jnp.eye(n))[0][0]
+    return out
 
 
 def lax_map_remainder() -> None:
-    """``lax.map`` with a remainder block (12 points in blocks of 8) over eigh + solve."""
+    """``lax.map`` with a remainder block (12 points in blocks of 8) over 40 independent
+    ``eigh`` calls per point (sizes 8-67, like DeLuca16's sectors)."""
     import jax
     import jax.numpy as jnp
 
     import jaxspin  # noqa: F401  (x64)
 
-    def one(x):
-        m = jnp.cos(x * jnp.arange(1024.0).reshape(32, 32))
-        m = m + m.T + 40.0 * jnp.eye(32)
-        w, v = jnp.linalg.eigh(m)
-        return w[0] + jnp.linalg.solve(m, v[:, 0]).sum()
-
-    f = jax.jit(lambda xs: jax.lax.map(one, xs, batch_size=8))
-    for i in range(20):
+    sizes = [8 + (13 * i) % 60 for i in range(40)]
+    f = jax.jit(lambda xs: jax.lax.map(lambda x: _eighs(x, sizes), xs, batch_size=8))
+    for i in range(10):
         f(jnp.linspace(0.1, 1.0, 12) + i).block_until_ready()
 
 
 def implicit_ode_loop() -> None:
-    """Implicit ODE solves (Kvaerno5: an LU per Newton step) in a ``lax.map`` loop."""
+    """Implicit ODE solves (Kvaerno5: an LU per Newton step) in a ``lax.map`` loop with a
+    remainder (24 points in blocks of 16), beside 30 ``eigh`` calls per point."""
     import jax
     import jax.numpy as jnp
 
     import jaxspin
 
-    def decay(k):
-        w = jnp.array([[0.0, 1.0, 0.0], [k, 0.0, 1e3], [0.0, 2.0 + k, 0.0]])
-        traj = jaxspin.ratesolve(w, jnp.array([1.0, 0.0, 0.0]), jnp.linspace(0.0, 5.0, 6))
-        return traj.ys[-1]
+    def one(k):
+        out = 0.0
+        n = 12
+        idx = jnp.arange(n * n * 1.0).reshape(n, n)
+        for j in range(4):
+            w = jnp.abs(jnp.cos((k + j) * idx)) * 10 ** (3 * jnp.sin(j + idx))
+            traj = jaxspin.ratesolve(w, jnp.ones(n) / n, jnp.linspace(0.0, 0.1, 2))
+            out = out + traj.ys[-1].sum()
+        return out + _eighs(k, [40] * 30)
 
-    f = jax.jit(lambda ks: jax.lax.map(decay, ks, batch_size=3))
-    for i in range(3):
-        f(jnp.linspace(0.5, 2.0, 7) + i).block_until_ready()
+    f = jax.jit(lambda ks: jax.lax.map(one, ks, batch_size=16))
+    for i in range(2):
+        f(jnp.linspace(0.5, 2.0, 24) + i).block_until_ready()
 
 
 def deluca16_ensemble() -> None:
