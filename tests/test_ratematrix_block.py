@@ -5,6 +5,7 @@ distributions of detailed-balance chains, finite differences for gradients, and 
 dense eigenvalues for relaxation rates.
 """
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -202,6 +203,20 @@ def test_relaxation_rates_match_dense_eigenvalues():
     ref = np.sort(-lam.real)[1:4]
     np.testing.assert_allclose(rates, ref, rtol=1e-9)
     np.testing.assert_allclose(jaxspin.relaxation_rates(R.dense(), 3), ref, rtol=1e-9)
+
+
+def test_device_relaxation_rates_match_dense_eigenvalues(monkeypatch):
+    """The same on the GPU path: Ritz values by the device eigenvalue algorithm
+    (jaxspin._eigvals.eigvals_qr, substituted for the platform switch; the function is
+    jitted afresh so that no cached LAPACK trace is reused)."""
+    from jaxspin import _eigvals, _ratematrix
+
+    monkeypatch.setattr(_ratematrix, "eigvals", jax.jit(_eigvals.eigvals_qr))
+    rng = np.random.default_rng(8)
+    R = random_blocks(rng, SIZES, 2.0, scale_between=0.01)
+    rates = eqx.filter_jit(relaxation_rates_block_tridiagonal.__wrapped__)(R, 3)
+    lam = np.linalg.eigvals(np.asarray(jaxspin.generator(R.dense())))
+    np.testing.assert_allclose(rates, np.sort(-lam.real)[1:4], rtol=1e-9)
 
 
 def test_slow_mode_of_nearly_decomposable_chain():
