@@ -286,8 +286,13 @@ def sweep(
     called ``jax.distributed.initialize(coordinator_address, num_processes, process_id)``
     first), ``checkpoint`` is required and must be a directory all hosts share. Process
     ``p`` computes chunks ``i`` with ``i % process_count == p`` on its local devices and
-    writes them there; after a barrier every process assembles the full result from the
-    files. If a host dies, the others wait at the barrier: relaunch and it resumes.
+    writes them there; after a barrier (JAX's ``multihost_utils.sync_global_devices``)
+    every process assembles the full result from the files, identical bit for bit to a
+    one-process sweep (tested with two ``jax.distributed`` processes on CPU). If a host
+    dies, the others do not wait for ever: on CPU the barrier fails at once (gloo), and the
+    distributed service ends every survivor once the dead host's heartbeats stop
+    (``heartbeat_timeout_seconds`` of ``jax.distributed.initialize``, default 100 s).
+    Relaunch all of them and the sweep computes only the chunks not on disk.
 
     Example:
         >>> def lorentzian(detuning, width):

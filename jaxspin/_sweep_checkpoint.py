@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import jax
 import numpy as np
 
 
@@ -37,10 +38,25 @@ _HASHES = ("grid_fingerprint", "fn_fingerprint")
 
 
 def barrier(name: str) -> None:
-    """Wait until every process of a multi-host run reaches the barrier ``name``."""
+    """Wait until every process of a multi-host run reaches the barrier ``name``.
+
+    The barrier is JAX's own (``multihost_utils.sync_global_devices``: an all-gather over
+    every device of the ``jax.distributed`` run; on CPU through JAX's default gloo
+    collectives). If another process has died it fails instead of waiting (gloo: the
+    connection is closed; the distributed service also ends the survivors when the dead
+    process's heartbeats stop); the error then says how to resume.
+    """
     from jax.experimental import multihost_utils
 
-    multihost_utils.sync_global_devices(name)
+    try:
+        multihost_utils.sync_global_devices(name)
+    except Exception as e:
+        e.add_note(
+            f"At the barrier {name!r} of a {jax.process_count()}-process jaxspin.sweep: "
+            "another process has probably stopped. Relaunch all processes with the same "
+            "`checkpoint`; the finished chunks are reused."
+        )
+        raise
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], Any]) -> None:

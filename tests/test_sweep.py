@@ -8,9 +8,12 @@ asymmetric way, so any mix-up of axes, points or padding changes the numbers.
 import functools
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import equinox as eqx
@@ -367,71 +370,148 @@ def test_four_devices_identical(tmp_path):
 
 
 _HOST = """
-import hashlib, json, pathlib, sys, time
-import jaxspin  # noqa: F401
-import jax, numpy as np
-sys.path.insert(0, {tests!r})
-from test_sweep import A, B, kernel
-import jaxspin._sweep, jaxspin._sweep_checkpoint
+import pathlib, sys, time
+import jax
 
 process = {process}
-jax.process_count = lambda: 2  # pretend to be process `process` of a 2-host run
-jax.process_index = lambda: process
+# Before any JAX work. A short heartbeat: a survivor of a killed host stops within seconds.
+jax.distributed.initialize(
+    coordinator_address="127.0.0.1:{port}", num_processes=2, process_id=process,
+    heartbeat_timeout_seconds=10,
+)
+import numpy as np
+sys.path.insert(0, {tests!r})
+from test_sweep import A, B, kernel
+from jaxspin._sweep import sweep
+
+assert (jax.process_count(), jax.process_index()) == (2, process)
+assert len(jax.devices()) == 2 and len(jax.local_devices()) == 1, jax.devices()
+log = pathlib.Path({log!r}.format(process))
 
 
-def file_barrier(name):  # stands in for multihost_utils.sync_global_devices
-    tag = hashlib.sha256(name.encode()).hexdigest()[:16]
-    pathlib.Path({barriers!r}, f"{{tag}}.{{process}}").touch()
-    while not all(pathlib.Path({barriers!r}, f"{{tag}}.{{q}}").exists() for q in (0, 1)):
-        time.sleep(0.02)
+def on_chunk(i, n):  # one line per chunk computed (after it is stored), kept if killed
+    with log.open("a") as f:
+        f.write(f"{{i}}\\n")
+    if process == {stall}:  # hang here, to be killed with a chunk written
+        log.with_suffix(".stalled").touch()
+        time.sleep(600)
 
 
-jaxspin._sweep.barrier = jaxspin._sweep_checkpoint.barrier = file_barrier
-computed = []
-r = jaxspin._sweep.sweep(kernel, {{"a": A, "b": B}}, chunk_size=50, block_size=8,
-                         checkpoint={ckpt!r}, progress=False,
-                         on_chunk=lambda i, n: computed.append(i))
+r = sweep(kernel, {{"a": A, "b": B}}, chunk_size=50, block_size=8, checkpoint={ckpt!r},
+          progress=False, on_chunk=on_chunk)
 np.savez({out!r}.format(process), x=r["x"], energy=r["energy"])
-print(json.dumps(computed))
 """
 
 
-def test_multihost_protocol(tmp_path):
-    """Two processes that believe they are hosts 0 and 1 of a multi-host run (process count
-    and barrier stubbed, everything else real) split the chunks and assemble the same
-    result as one process."""
-    (tmp_path / "barriers").mkdir()
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _launch_hosts(tmp_path: Path, run: str, stall: int = -1) -> list[subprocess.Popen]:
+    """Processes 0 and 1 of a real 2-process ``jax.distributed`` run on this machine (one
+    CPU device each, gloo collectives), sweeping into ``tmp_path / "ckpt"``; output,
+    on_chunk log and result of process ``p`` in ``tmp_path / f"{run}{p}.*"``. Process
+    ``stall`` hangs in ``on_chunk`` after its first chunk."""
     env = dict(os.environ, JAX_PLATFORMS="cpu", JAXSPIN_PROGRESS="0")
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                textwrap.dedent(_HOST).format(
-                    tests=str(Path(__file__).parent),
-                    process=p,
-                    barriers=str(tmp_path / "barriers"),
-                    ckpt=str(tmp_path / "ckpt"),
-                    out=str(tmp_path / "host{}.npz"),
-                ),
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+    env.pop("XLA_FLAGS", None)  # one device per process
+    port, procs = _free_port(), []
+    for p in (0, 1):
+        script = textwrap.dedent(_HOST).format(
+            process=p,
+            port=port,
+            stall=stall,
+            tests=str(Path(__file__).parent),
+            ckpt=str(tmp_path / "ckpt"),
+            log=str(tmp_path / f"{run}{{}}.log"),
+            out=str(tmp_path / f"{run}{{}}.npz"),
         )
-        for p in (0, 1)
-    ]
-    outputs = [proc.communicate(timeout=300) for proc in procs]
-    for proc, (out, err) in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, out + err
-    # 391 points in chunks of 50: 8 chunks, dealt round-robin.
-    assert [json.loads(out) for out, _ in outputs] == [[0, 2, 4, 6], [1, 3, 5, 7]]
+        with open(tmp_path / f"{run}{p}.out", "w") as output:
+            cmd = [sys.executable, "-c", script]
+            procs.append(subprocess.Popen(cmd, env=env, stdout=output, stderr=subprocess.STDOUT))
+    return procs
+
+
+def _wait(procs: list[subprocess.Popen], timeout: float) -> list[int]:
+    """Exit statuses; whatever still runs after ``timeout`` seconds (together) is killed."""
+    deadline = time.monotonic() + timeout
+    try:
+        return [p.wait(timeout=max(deadline - time.monotonic(), 0.1)) for p in procs]
+    finally:
+        _kill(procs)
+
+
+def _kill(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=30)
+
+
+def _chunks_logged(tmp_path: Path, run: str, p: int) -> list[int]:
+    path = tmp_path / f"{run}{p}.log"
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def _assert_hosts_equal_one_process(tmp_path: Path, run: str) -> None:
     one = sweep(kernel, {"a": A, "b": B}, chunk_size=50, block_size=8, progress=False)
     for p in (0, 1):
-        with np.load(tmp_path / f"host{p}.npz") as host:
+        with np.load(tmp_path / f"{run}{p}.npz") as host:
             np.testing.assert_array_equal(host["x"], one["x"])
             np.testing.assert_array_equal(host["energy"], one["energy"])
+
+
+def test_multihost_distributed(tmp_path):
+    """Two processes of a real ``jax.distributed`` run (coordinator on 127.0.0.1, the
+    barrier a gloo all-gather) split the chunks and each assembles the result of one
+    process bit for bit."""
+    procs = _launch_hosts(tmp_path, "run")
+    status = _wait(procs, timeout=240)
+    logs = "".join((tmp_path / f"run{p}.out").read_text() for p in (0, 1))
+    assert status == [0, 0], logs
+    # 391 points in chunks of 50: 8 chunks, dealt round-robin.
+    assert [_chunks_logged(tmp_path, "run", p) for p in (0, 1)] == [[0, 2, 4, 6], [1, 3, 5, 7]]
+    _assert_hosts_equal_one_process(tmp_path, "run")
+
+
+@pytest.mark.slow
+def test_multihost_host_killed_and_relaunched(tmp_path):
+    """Host 1 is SIGKILLed after writing a chunk; host 0 stops with an error instead of
+    waiting for it; both are relaunched and compute exactly the chunks not on disk (the
+    files written before the kill are untouched), with the numbers of one process."""
+    procs = _launch_hosts(tmp_path, "killed", stall=1)
+    try:
+        deadline = time.monotonic() + 240
+        while not (tmp_path / "killed1.stalled").exists():
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), [
+                (tmp_path / f"killed{p}.out").read_text() for p in (0, 1)
+            ]
+            time.sleep(0.1)
+        procs[1].send_signal(signal.SIGKILL)
+        status = _wait(procs, timeout=120)
+    finally:
+        _kill(procs)
+    assert status[1] == -signal.SIGKILL
+    survivor = (tmp_path / "killed0.out").read_text()
+    assert status[0] != 0, survivor  # stopped, not hanging
+    assert "another process has probably stopped" in survivor, survivor
+    assert _chunks_logged(tmp_path, "killed", 1) == [1]
+    before = {f.name: f.stat().st_mtime_ns for f in (tmp_path / "ckpt").glob("chunk_*.npz")}
+    finished = {int(name[6:13]) for name in before}
+    assert finished >= {1, *_chunks_logged(tmp_path, "killed", 0)}
+    assert finished != set(range(8))
+
+    status = _wait(_launch_hosts(tmp_path, "again"), timeout=240)
+    logs = "".join((tmp_path / f"again{p}.out").read_text() for p in (0, 1))
+    assert status == [0, 0], logs
+    recomputed = [_chunks_logged(tmp_path, "again", p) for p in (0, 1)]
+    assert sorted(recomputed[0] + recomputed[1]) == sorted(set(range(8)) - finished)
+    assert all(i % 2 == p for p in (0, 1) for i in recomputed[p])
+    after = {f.name: f.stat().st_mtime_ns for f in (tmp_path / "ckpt").glob("chunk_*.npz")}
+    assert {name: after[name] for name in before} == before  # finished chunks not rewritten
+    assert len(after) == 8
+    _assert_hosts_equal_one_process(tmp_path, "again")
 
 
 def test_interrupted_write_leaves_no_chunk(tmp_path, monkeypatch):
