@@ -40,10 +40,26 @@ def _load_module(name: str):
     return importlib.import_module(name)
 
 
+def _output_dir(value: str) -> Path:
+    """The output directory, created and checked writable before any work."""
+    if not value.strip():
+        raise ValueError("--out must name a directory; got an empty string.")
+    out = Path(value)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {value!r} is an existing file, not a directory.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".jaxspin-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"--out {value!r} cannot be written to ({err.strerror}).") from None
+    return out
+
+
 def _figures(args) -> int:
     keys = args.only or list(PAPERS)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = args.out_dir
     failed = []
     for key in keys:
         t0 = time.perf_counter()
@@ -74,8 +90,7 @@ def _bench(args) -> int:
     import matplotlib.pyplot as plt
 
     keys = args.only or list(BENCHMARKS)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = args.out_dir
     device = jax.devices()[0]
     device_desc = f"{device.platform}:{device.device_kind} x{len(jax.devices())}"
     report = [f"# jaxspin bench on {device_desc}\n"]
@@ -155,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         stall_s = _watchdog.stall_seconds(args.watchdog)
+        args.out_dir = _output_dir(args.out)
     except ValueError as err:
         parser.error(str(err))
     run = _figures if args.command == "figures" else _bench

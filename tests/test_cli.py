@@ -40,3 +40,21 @@ def test_bench_writes_report_and_plot(monkeypatch, tmp_path):
 def test_unknown_key_is_rejected():
     with pytest.raises(SystemExit):
         _cli.main(["figures", "--only", "nonsense"])
+
+
+@pytest.mark.parametrize("command", ["figures", "bench"])
+def test_bad_output_directory_is_refused_before_any_work(monkeypatch, tmp_path, capsys, command):
+    monkeypatch.setattr(_cli, "_load_module", lambda name: pytest.fail("work started"))
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    cases = [("", "empty"), (str(a_file), "existing file")]
+    if _cli.os.geteuid() != 0:  # root writes anywhere (CI runs as root)
+        cases.append((str(locked / "sub"), "cannot be written"))
+    for out, message in cases:
+        with pytest.raises(SystemExit) as err:
+            _cli.main([command, "--out", out])
+        assert err.value.code == 2
+        assert message in capsys.readouterr().err
