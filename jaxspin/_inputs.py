@@ -7,7 +7,7 @@ input is reported instead of silently producing NaNs.
 """
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import equinox as eqx
@@ -35,6 +35,15 @@ def real_dtype():
 def is_concrete(x: Any) -> bool:
     """True when ``x`` holds a value now (not a tracer inside jit/vmap/grad)."""
     return not isinstance(x, jax.core.Tracer)
+
+
+def concretely(x: Any, predicate: Callable[[Array], Any]) -> bool:
+    """``bool(predicate(x))`` evaluated now when ``x`` holds a value, also inside a jit trace
+    (where a plain ``jnp`` call on a constant would be staged); ``False`` for a tracer."""
+    if not is_concrete(x):
+        return False
+    with jax.ensure_compile_time_eval():
+        return bool(predicate(x))
 
 
 def as_operator(x: Any, name: str) -> Array:
@@ -76,7 +85,7 @@ def as_operators(xs: Any, name: str, n: int) -> Array:
 def as_real(x: Any, name: str, *, ndim_min: int = 0) -> Array:
     arr = jnp.asarray(_to_dense(x))
     if jnp.iscomplexobj(arr):
-        if is_concrete(arr) and bool(jnp.any(jnp.imag(arr) != 0)):
+        if concretely(arr, lambda a: jnp.any(jnp.imag(a) != 0)):
             raise ValueError(f"`{name}` must be real; got complex values.")
         arr = jnp.real(arr)
     if arr.ndim < ndim_min:

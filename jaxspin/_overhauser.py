@@ -63,7 +63,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, PyTree
 
 from ._batching import map_batched
-from ._inputs import as_real, is_concrete
+from ._inputs import as_real, concretely
 from ._memory import check_fits
 
 
@@ -106,11 +106,11 @@ class OverhauserField(eqx.Module):
     def __check_init__(self):
         for name in ("omega_b", "mean", "sigma"):
             x = getattr(self, name)
-            if is_concrete(x) and not bool(jnp.all(jnp.isfinite(x))):
+            if concretely(x, lambda v: ~jnp.all(jnp.isfinite(v))):
                 raise ValueError(f"OverhauserField: `{name}` contains NaN or inf.")
-        if is_concrete(self.sigma) and bool(jnp.any(self.sigma <= 0)):
+        if concretely(self.sigma, lambda v: jnp.any(v <= 0)):
             raise ValueError(
-                f"OverhauserField: `sigma` must be > 0; got min {float(jnp.min(self.sigma))}."
+                f"OverhauserField: `sigma` must be > 0; got min {float(np.min(self.sigma))}."
             )
 
     @classmethod
@@ -120,7 +120,7 @@ class OverhauserField(eqx.Module):
         """The distribution for dephasing time ``T2e* = ħ/(a√N_I)`` (Eq. (S14)):
         ``σ = 1/(2 T2e*)``. Frequencies come out in the inverse unit of ``t2star``."""
         t2star = as_real(t2star, "t2star")
-        if is_concrete(t2star) and bool(jnp.any(t2star <= 0)):
+        if concretely(t2star, lambda v: jnp.any(v <= 0)):
             raise ValueError("`t2star` must be > 0.")
         return cls(omega_b, mean, 0.5 / t2star)
 

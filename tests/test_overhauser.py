@@ -244,3 +244,4 @@ def test_bad_input_is_refused(monkeypatch):
                 -1.0
             ).value
         )
+

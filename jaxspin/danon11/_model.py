@@ -35,7 +35,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Complex, Float
 
-from .._inputs import is_concrete
+from .._inputs import concretely
 from .._liouvillian import Lindbladian
 from .._spin import spin_dim
 from .._steady import AbstractSteadyStateSolver, DenseLU
@@ -132,7 +132,7 @@ def check_common_fields(model: AbstractDotModel) -> None:
         ("coupling", lambda v: jnp.isfinite(v), "finite"),
     ):
         value = getattr(model, name)
-        if is_concrete(value) and not bool(jnp.all(ok(value))):
+        if concretely(value, lambda v, ok=ok: ~jnp.all(ok(v))):
             raise ValueError(f"`{name}` must be {what}; got {value}.")
 
 

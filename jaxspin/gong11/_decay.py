@@ -10,7 +10,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._inputs import is_concrete
+from .._inputs import concretely
 from ._couplings import QuantumDot, diffusion_map, hyperfine
 from ._krylov import AbstractPropagator, Krylov
 from ._lattice import Neighbourhood, SquareLattice, neighbourhood
@@ -22,7 +22,7 @@ def _check_times(ts):
     ts = jnp.asarray(ts)
     if ts.ndim != 1:
         raise ValueError(f"`ts` must be 1-D; got shape {ts.shape}.")
-    if is_concrete(ts) and bool(jnp.any(ts < 0) | ~jnp.all(jnp.isfinite(ts))):
+    if concretely(ts, lambda t: jnp.any(t < 0) | ~jnp.all(jnp.isfinite(t))):
         raise ValueError("`ts` must be finite and >= 0 (times after the end of the pump).")
     return ts
 

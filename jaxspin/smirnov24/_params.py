@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._batching import map_batched
-from .._inputs import as_real, check_finite, is_concrete
+from .._inputs import as_real, check_finite, concretely
 
 
 SQRT3 = math.sqrt(3.0)
@@ -85,7 +85,7 @@ class Parameters(eqx.Module):
         )
         for name, ok, what in checks:
             x = getattr(self, name)
-            if is_concrete(x) and not bool(jnp.all(ok(x))):
+            if concretely(x, lambda v, ok=ok: ~jnp.all(ok(v))):
                 raise ValueError(f"Parameters: `{name}` must be {what}; got {x}.")
 
     @classmethod

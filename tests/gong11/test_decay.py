@@ -130,3 +130,14 @@ def test_fit_of_A0_and_l0_from_a_noisy_decay():
     _check_fit(res)
     with pytest.raises(ValueError, match="free"):
         fit_dot(ts, noisy, QuantumDot(), free=("spin",))
+
+
+def test_time_check_holds_inside_jit_for_constant_times():
+    """Concrete times closed over by a jitted function are checked now, not staged (that
+    raised TracerBoolConversionError before)."""
+    from jaxspin.gong11._decay import _check_times
+
+    good, bad = jnp.linspace(0.0, 1.0, 3), jnp.array([0.0, -1.0])
+    assert jax.jit(lambda: _check_times(good))().shape == (3,)
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        jax.jit(lambda: _check_times(bad))()
