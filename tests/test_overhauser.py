@@ -244,4 +244,3 @@ def test_bad_input_is_refused(monkeypatch):
                 -1.0
             ).value
         )
-
