@@ -7,6 +7,12 @@ import pytest
 from jaxspin import _cli
 
 
+@pytest.fixture(autouse=True)
+def _restore_environment(monkeypatch):
+    """`main` sets JAXSPIN_CPU_DEVICES for its process; keep it out of later tests."""
+    monkeypatch.setenv("JAXSPIN_CPU_DEVICES", "auto")
+
+
 def test_figures_calls_make_figures(monkeypatch, tmp_path):
     calls = []
 

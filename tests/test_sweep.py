@@ -416,6 +416,7 @@ def _launch_hosts(tmp_path: Path, run: str, stall: int = -1) -> list[subprocess.
     ``stall`` hangs in ``on_chunk`` after its first chunk."""
     env = dict(os.environ, JAX_PLATFORMS="cpu", JAXSPIN_PROGRESS="0")
     env.pop("XLA_FLAGS", None)  # one device per process
+    env.pop("JAXSPIN_CPU_DEVICES", None)  # (set by an in-process `jaxspin` CLI test)
     port, procs = _free_port(), []
     for p in (0, 1):
         script = textwrap.dedent(_HOST).format(
