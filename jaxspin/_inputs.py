@@ -129,3 +129,41 @@ def check_nonnegative(x: Array, name: str) -> Array:
                 raise ValueError(msg + f" Smallest entry {float(jnp.min(x)):.3g}.")
         return x
     return eqx.error_if(x, jnp.any(x < 0), msg)
+
+
+def check_value(x: Array, bad: Callable[[Array], Array], msg: str) -> Array:
+    """The one pattern for a value check: raise ``ValueError(msg)`` now if ``bad(x)`` is true
+    for a concrete ``x`` (also inside a jit trace), else stage ``eqx.error_if`` so the same
+    call is refused inside ``jit``/``vmap``. ``bad`` maps ``x`` to a boolean (any shape;
+    reduced with ``any``)."""
+    if is_concrete(x):
+        with jax.ensure_compile_time_eval():
+            if bool(jnp.any(bad(x))):
+                raise ValueError(msg)
+        return x
+    return eqx.error_if(x, jnp.any(bad(x)), msg)
+
+
+def check_positive(x: Array, name: str, *, strict: bool = True) -> Array:
+    """Raise (eagerly or at run time) unless every entry of ``x`` is finite and ``> 0``
+    (``strict``) or ``>= 0``."""
+    rel = "> 0" if strict else ">= 0"
+    return check_value(
+        x,
+        lambda a: ~jnp.isfinite(a) | ((a <= 0) if strict else (a < 0)),
+        f"`{name}` must be finite and {rel}.",
+    )
+
+
+def bad_input(x: Array, *, hermitian: bool = False, nonnegative: bool = False) -> Array:
+    """Boolean scalar: ``x`` has NaN/inf, or (optionally) is not Hermitian to 1e-10 of its
+    largest entry, or has negative entries. For ``throw=False`` paths that must turn a bad
+    point into a result code instead of raising."""
+    bad = ~jnp.all(jnp.isfinite(x))
+    if hermitian:
+        dev = jnp.max(jnp.abs(x - jnp.conj(jnp.swapaxes(x, -1, -2))), initial=0.0)
+        scale = jnp.maximum(jnp.max(jnp.abs(x), initial=0.0), jnp.finfo(real_dtype()).tiny)
+        bad = bad | (dev > 1e-10 * scale)
+    if nonnegative:
+        bad = bad | jnp.any(x < 0)
+    return bad
