@@ -129,7 +129,18 @@ def _hessenberg(a: Float[Array, "n n"]) -> Float[Array, "n n"]:
 def eigvals_qr(a: Float[Array, "n n"], max_iter: int | None = None) -> Complex[Array, " n"]:
     """All eigenvalues of the real square ``a`` by balancing, Hessenberg reduction and the
     shifted QR iteration (module docstring), in array operations only. NaN everywhere if
-    the iteration has not converged after ``max_iter`` (default ``30 max(n, 10)``) steps."""
+    the iteration has not converged after ``max_iter`` (default ``30 max(n, 10)``) steps
+    (and so for NaN/inf input). Checks (``ValueError``): ``a`` real and square, ``max_iter``
+    an int ``≥ 1``."""
+    a = jnp.asarray(a)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"`a` must have shape (n, n); got {a.shape}.")
+    if not jnp.issubdtype(a.dtype, jnp.floating):
+        raise ValueError(f"`a` must be a real floating-point matrix; got dtype {a.dtype}.")
+    if max_iter is not None and (
+        isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1
+    ):
+        raise ValueError(f"`max_iter` must be an int >= 1; got {max_iter!r}.")
     n = a.shape[0]
     h = jax.lax.complex(a, jnp.zeros_like(a))
     if n < 2:

@@ -7,8 +7,19 @@ derivatives of the discretised solution (diffrax's recursive-checkpoint adjoint)
 
 For linear, time-independent generators :func:`propagate` is exact (matrix exponential)
 and has no step-size error at all: use it for piecewise-constant protocols.
+
+Input checks: shapes, Python integers and option types eagerly (``ValueError`` naming the
+argument); values (finite states, times finite and non-decreasing, rates ``≥ 0``,
+Hermitian density matrices, tolerances) eagerly when concrete and as ``equinox.error_if``
+checks when traced. Memory for dense matrices (the Jacobian of an implicit solver, a
+superoperator, matrix exponentials) is estimated and refused with the number first
+(:func:`jaxspin.check_fits`). With ``throw=False`` a point with bad values is not refused:
+it comes back with ``ys`` NaN and ``result = diffrax.RESULTS.nonfinite`` without being
+integrated (``Trajectory.result`` is diffrax's enumeration, which has no separate
+"invalid input" code), and the other points of a ``vmap`` are unaffected.
 """
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -18,19 +29,154 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
-from ._inputs import as_operator, as_real, check_finite, complex_dtype
+from ._inputs import (
+    _to_dense,
+    as_operator,
+    as_real,
+    bad_input,
+    check_finite,
+    check_hermitian,
+    check_positive,
+    check_value,
+    complex_dtype,
+    concretely,
+    is_concrete,
+    real_dtype,
+)
 from ._liouvillian import Lindbladian, from_real, to_real
-from ._ratematrix import generator
+from ._memory import check_fits
+from ._ratematrix import _as_flag, _as_int, _as_rate_matrix, _check_rates, _generator
 
 
 class Trajectory(eqx.Module):
     """Saved states ``ys`` (leading axis: ``ts``) of a time evolution and its result code
-    (``diffrax.RESULTS``; ``throw=False`` keeps failures as data)."""
+    (``diffrax.RESULTS``; ``throw=False`` keeps failures as data: ``nonfinite`` with ``ys``
+    NaN for a point whose inputs failed the checks)."""
 
     ts: Float[Array, " T"]
     ys: PyTree[Array]
     result: diffrax.RESULTS
     num_steps: Array
+
+
+def _as_times(ts) -> Array:
+    ts = as_real(ts, "ts")
+    if ts.ndim != 1 or ts.shape[0] < 1:
+        raise ValueError(f"`ts` must be a non-empty 1-D array; got shape {ts.shape}.")
+    return ts
+
+
+def _bad_times(ts: Array) -> Array:
+    return ~jnp.isfinite(ts) | (jnp.diff(ts, prepend=ts[:1]) < 0)
+
+
+def _checked_option(x, name: str, bad: Callable[[Array], Array], msg: str):
+    """A float option checked eagerly (returned as given) or at run time (traced)."""
+    text = f"`{name}` {msg}; got {x!r}."
+    if is_concrete(x):
+        if concretely(x, lambda a: jnp.any(bad(jnp.asarray(a)))):
+            raise ValueError(text)
+        return x
+    return check_value(x, bad, text)
+
+
+def _solve_bytes(solver, size: int, itemsize: int, T: int) -> int:
+    """Dense memory of one solve: the saved states and, for an implicit solver, the
+    materialised Jacobian of the whole state and its LU factors."""
+    jac = 2 * size * size * itemsize if isinstance(solver, diffrax.AbstractImplicitSolver) else 0
+    return T * size * itemsize + jac
+
+
+def _linear(t, y, M):
+    return M @ y
+
+
+def _odesolve(
+    rhs,
+    y0,
+    ts,
+    args=None,
+    *,
+    bad=None,
+    check_memory: bool = True,
+    what: str = "odesolve",
+    solver: diffrax.AbstractSolver | None = None,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    dt0: float | None = None,
+    max_steps: int | None = 100_000,
+    adjoint: diffrax.AbstractAdjoint | None = None,
+    throw: bool = True,
+) -> Trajectory:
+    """:func:`odesolve` after its caller checked ``y0`` (and whatever ``rhs`` closes over);
+    ``bad``: None, or (``throw=False``) the boolean scalar that marks this point invalid."""
+    throw = _as_flag(throw, "throw")
+    ts = _as_times(ts)
+    if throw:
+        ts = check_value(ts, lambda a: ~jnp.isfinite(a), "`ts` contains NaN or inf.")
+        ts = check_value(
+            ts,
+            lambda a: jnp.diff(a) < 0,
+            "`ts` must be non-decreasing (the integration runs forward in time).",
+        )
+    else:
+        bad_ts = jnp.any(_bad_times(ts))
+        bad = bad_ts if bad is None else bad | bad_ts
+    solver = diffrax.Kvaerno5() if solver is None else solver
+    if not isinstance(solver, diffrax.AbstractSolver):
+        raise ValueError(
+            f"`solver` must be a diffrax solver (e.g. diffrax.Tsit5()); got {solver!r}."
+        )
+    if adjoint is not None and not isinstance(adjoint, diffrax.AbstractAdjoint):
+        raise ValueError(f"`adjoint` must be a diffrax adjoint or None; got {adjoint!r}.")
+    if max_steps is not None:
+        max_steps = _as_int(max_steps, "max_steps", 1)
+    nonneg = lambda a: ~jnp.isfinite(a) | (a < 0)
+    rtol = _checked_option(rtol, "rtol", nonneg, "must be finite and >= 0")
+    atol = _checked_option(atol, "atol", nonneg, "must be finite and >= 0")
+    # rtol = atol = 0 is refused; the check rides on whichever of the two may be traced.
+    zero = "and `atol` cannot both be 0"
+    if is_concrete(atol):
+        rtol = _checked_option(rtol, "rtol", lambda r: (r == 0) & (atol == 0), zero)
+    else:
+        atol = check_value(atol, lambda a: (a == 0) & (jnp.asarray(rtol) == 0), f"`rtol` {zero}.")
+    if dt0 is not None:
+        dt0 = _checked_option(
+            dt0, "dt0", lambda a: ~jnp.isfinite(a) | (a <= 0), "must be finite and > 0"
+        )
+    leaves = jax.tree_util.tree_leaves(y0)
+    if check_memory and leaves:
+        size = sum(math.prod(jnp.shape(x)) for x in leaves)
+        itemsize = max(jnp.asarray(x).dtype.itemsize for x in leaves)
+        check_fits(
+            _solve_bytes(solver, size, itemsize, ts.shape[0]),
+            f"{what} ({type(solver).__name__}, {size} state variables, {ts.shape[0]} times)",
+        )
+    ts_run = ts
+    if bad is not None:
+        # This point is not integrated: zero state, no time to cover.
+        ts_run = jnp.where(bad, jnp.zeros_like(ts), ts)
+        y0 = jax.tree_util.tree_map(lambda a: jnp.where(bad, jnp.zeros_like(a), a), y0)
+    sol = diffrax.diffeqsolve(
+        diffrax.ODETerm(rhs),
+        solver,
+        t0=ts_run[0],
+        t1=ts_run[-1],
+        dt0=dt0,
+        y0=y0,
+        args=args,
+        saveat=diffrax.SaveAt(ts=ts_run),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+        max_steps=max_steps,
+        adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
+        throw=throw,
+    )
+    ys, result, steps = sol.ys, sol.result, sol.stats["num_steps"]
+    if bad is not None:
+        ys = jax.tree_util.tree_map(lambda a: jnp.where(bad, jnp.nan, a), ys)
+        result = diffrax.RESULTS.where(bad, diffrax.RESULTS.nonfinite, result)
+        steps = jnp.where(bad, jnp.zeros_like(steps), steps)
+    return Trajectory(ts, ys, result, steps)
 
 
 def odesolve(
@@ -58,27 +204,41 @@ def odesolve(
     ``RecursiveCheckpointAdjoint`` (exact derivative of the discretised solution, bounded
     memory). It does not support second derivatives: for exact Hessians (e.g.
     ``jaxspin.fit(..., hessian=True)`` through an ODE) pass ``diffrax.DirectAdjoint()``.
+
+    Checks: ``rhs`` callable, ``ts`` a non-empty 1-D real array, ``solver``/``adjoint``
+    diffrax objects, ``max_steps`` an int ``≥ 1`` (``ValueError``); ``rtol``, ``atol``
+    finite and ``≥ 0``, not both 0, ``dt0`` finite and ``> 0`` (eagerly, or at run time
+    when traced); memory (an implicit solver materialises the ``N × N`` Jacobian of the
+    ``N`` state variables). ``throw=True``: ``y0`` with NaN/inf, or ``ts`` with NaN/inf or
+    decreasing, raise (``ValueError`` when concrete, a run-time error when traced), as do
+    solver failures. ``throw=False``: such a point returns ``ys`` NaN with
+    ``result = diffrax.RESULTS.nonfinite`` (not integrated); solver failures are result
+    codes.
     """
-    ts = jnp.asarray(ts)
-    if ts.ndim != 1 or ts.shape[0] < 1:
-        raise ValueError(f"`ts` must be a non-empty 1-D array; got shape {ts.shape}.")
-    solver = diffrax.Kvaerno5() if solver is None else solver
-    term = diffrax.ODETerm(rhs)
-    sol = diffrax.diffeqsolve(
-        term,
-        solver,
-        t0=ts[0],
-        t1=ts[-1],
+    if not callable(rhs):
+        raise ValueError(f"`rhs` must be a callable rhs(t, y, args); got {rhs!r}.")
+    throw = _as_flag(throw, "throw")
+    y0 = jax.tree_util.tree_map(jnp.asarray, y0)
+    bad = None
+    if throw:
+        y0 = jax.tree_util.tree_map(lambda a: check_finite(a, "y0"), y0)
+    else:
+        flags = [bad_input(a) for a in jax.tree_util.tree_leaves(y0)]
+        bad = jnp.any(jnp.stack(flags)) if flags else None
+    return _odesolve(
+        rhs,
+        y0,
+        ts,
+        args,
+        bad=bad,
+        solver=solver,
+        rtol=rtol,
+        atol=atol,
         dt0=dt0,
-        y0=y0,
-        args=args,
-        saveat=diffrax.SaveAt(ts=ts),
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
         max_steps=max_steps,
-        adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
+        adjoint=adjoint,
         throw=throw,
     )
-    return Trajectory(ts, sol.ys, sol.result, sol.stats["num_steps"])
 
 
 def mesolve(
@@ -98,43 +258,122 @@ def mesolve(
     superoperator, otherwise the map is applied matrix-free in O(k n³) per evaluation.
     Returns a :class:`Trajectory` whose ``ys`` are density matrices ``(T, n, n)``. Other
     keyword arguments go to :func:`odesolve`.
+
+    Checks: as :class:`jaxspin.Lindbladian` for ``H``, ``jump_ops``, ``rates``; ``rho0`` of
+    shape ``(n, n)``, finite and Hermitian (to 1e-10 of its largest entry; its trace is
+    not renormalised: ``L`` is linear and trace-preserving, so ``Tr ρ(t) = Tr ρ0``); ``ts``
+    and options as :func:`odesolve`; memory of the dense superoperator (about ``48 n⁴``
+    bytes) and of an implicit solver's ``n² × n²`` Jacobian, refused before anything is
+    built. ``throw=False`` (a keyword for :func:`odesolve`): a point with bad ``H``,
+    ``jump_ops``, ``rates``, ``rho0`` or ``ts`` returns ``ys`` NaN with
+    ``result = diffrax.RESULTS.nonfinite`` instead of raising.
     """
     if rho0 is None or ts is None:
         raise ValueError("`rho0` and `ts` are required.")
-    lind = Lindbladian(H, jump_ops, rates)
+    throw = _as_flag(kwargs.get("throw", True), "throw")
+    if dense is not None and not isinstance(dense, bool):
+        raise ValueError(f"`dense` must be True, False or None; got {dense!r}.")
+    lind = Lindbladian(H, jump_ops, rates, validate=throw)
     n = lind.dim
-    rho0 = check_finite(as_operator(rho0, "rho0"), "rho0")
+    if n == 0:
+        raise ValueError("`H` must act on at least one state; got shape (0, 0).")
+    rho0 = as_operator(rho0, "rho0")
     if rho0.shape != (n, n):
         raise ValueError(f"`rho0` must have shape ({n}, {n}); got {rho0.shape}.")
     dense = n <= 16 if dense is None else dense
-    if dense:
-        M = lind.real_superop()
-        rhs = lambda t, x, args: M @ x
+    ts = _as_times(ts)
+    solver = kwargs.get("solver")
+    solver = diffrax.Kvaerno5() if solver is None else solver
+    superop = 48 * n**4 if dense else 0
+    check_fits(
+        superop + _solve_bytes(solver, n * n, 8, ts.shape[0]),
+        f"mesolve (n = {n}, {'dense superoperator' if dense else 'matrix-free'}, "
+        f"{type(solver).__name__})",
+    )
+    bad = None
+    if throw:
+        rho0 = check_hermitian(check_finite(rho0, "rho0"), "rho0")
     else:
-        rhs = lambda t, x, args: to_real(lind(from_real(x, n)))
-    traj = odesolve(rhs, to_real(rho0), ts, **kwargs)
+        bad = (
+            bad_input(lind.H, hermitian=True)
+            | bad_input(lind.jump_ops)
+            | bad_input(lind.rates, nonnegative=True)
+            | bad_input(rho0, hermitian=True)
+        )
+        # A bad point evolves under L = 0 from rho0 = 0 (and is not integrated at all).
+        lind = jax.tree_util.tree_map(lambda a: jnp.where(bad, jnp.zeros_like(a), a), lind)
+        rho0 = jnp.where(bad, jnp.zeros_like(rho0), rho0)
+    if dense:  # a module-level rhs of (t, x, M): repeated calls reuse diffrax's compilation
+        rhs, args = _linear, lind.real_superop()
+    else:  # a closure: the complex operators as diffrax `args` would draw its complex warning
+        rhs, args = (lambda t, x, args: to_real(lind(from_real(x, n)))), None
+    traj = _odesolve(
+        rhs, to_real(rho0), ts, args, bad=bad, check_memory=False, what="mesolve", **kwargs
+    )
     rhos = jax.vmap(lambda x: from_real(x, n))(traj.ys)
     return Trajectory(traj.ts, rhos.astype(complex_dtype()), traj.result, traj.num_steps)
 
 
 def ratesolve(W, p0, ts, **kwargs) -> Trajectory:
     """Evolve probabilities under ``dp/dt = G(W) p`` (``W[j, i]`` = rate ``i → j``).
-    One problem; keyword arguments go to :func:`odesolve`."""
-    W = as_real(W, "W", ndim_min=2)
+    One problem; keyword arguments go to :func:`odesolve`.
+
+    Checks: ``W`` of shape ``(n, n)``, ``n ≥ 1``, ``p0`` of shape ``(n,)`` (``ValueError``);
+    ``ts`` and options as :func:`odesolve`. ``throw=True``: rates or ``p0`` with NaN/inf or
+    negative entries raise (``ValueError`` when concrete, a run-time error when traced).
+    ``throw=False``: such a point returns ``ys`` NaN with ``result =
+    diffrax.RESULTS.nonfinite``. ``p0`` is not renormalised (``Σ p`` is conserved).
+    """
+    W = _as_rate_matrix(W, batched=False)
     p0 = as_real(p0, "p0", ndim_min=1)
-    if W.ndim != 2 or W.shape[0] != W.shape[1] or p0.shape != (W.shape[0],):
+    if p0.shape != (W.shape[0],):
         raise ValueError(f"`W` must be (n, n) and `p0` (n,); got {W.shape} and {p0.shape}.")
-    G = generator(W)
-    return odesolve(lambda t, p, args: G @ p, p0, ts, **kwargs)
+    throw = _as_flag(kwargs.get("throw", True), "throw")
+    bad = None
+    if throw:
+        W = _check_rates(W, "W")
+        p0 = check_positive(p0, "p0", strict=False)
+    else:
+        bad = bad_input(W, nonnegative=True) | bad_input(p0, nonnegative=True)
+        W = jnp.where(bad, jnp.zeros_like(W), W)
+    return _odesolve(_linear, p0, ts, _generator(W), bad=bad, what="ratesolve", **kwargs)
 
 
-@eqx.filter_jit
 def propagate(
     A: Float[Array, "m m"], y0: Float[Array, " m"], ts: Float[Array, " T"]
 ) -> Float[Array, "T m"]:
     """Exact solution ``y(t) = expm(A (t - ts[0])) y0`` of a linear time-independent ODE at
     every ``ts`` (one problem). ``A`` may be any real or complex square matrix, e.g.
-    ``generator(W)`` or ``Lindbladian.real_superop()``."""
-    ts = jnp.asarray(ts)
+    ``generator(W)`` or ``Lindbladian.real_superop()``; a complex ``y0`` with a real ``A``
+    gives a complex result.
+
+    Checks: ``A`` of shape ``(m, m)``, ``m ≥ 1``, ``y0`` of shape ``(m,)``, ``ts`` a
+    non-empty 1-D real array, in any order (``ValueError``); memory (``T`` matrix
+    exponentials, about ``12 T m²`` numbers); ``A``, ``y0`` and ``ts`` finite
+    (``ValueError`` when concrete, a run-time error when traced).
+    """
+    A = jnp.asarray(_to_dense(A))
+    y0 = jnp.asarray(_to_dense(y0))
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
+        raise ValueError(f"`A` must have shape (m, m) with m >= 1; got {A.shape}.")
+    if y0.shape != (A.shape[0],):
+        raise ValueError(f"`y0` must have shape ({A.shape[0]},); got {y0.shape}.")
+    ts = _as_times(ts)
+    dtype = A.dtype if jnp.issubdtype(A.dtype, jnp.inexact) else real_dtype()
+    if jnp.iscomplexobj(y0) and not jnp.issubdtype(dtype, jnp.complexfloating):
+        dtype = jnp.dtype(jnp.complex128 if jnp.dtype(dtype).itemsize >= 8 else jnp.complex64)
+    m, T = A.shape[0], ts.shape[0]
+    check_fits(
+        jnp.dtype(dtype).itemsize * (12 * T * m * m + T * m),
+        f"propagate ({T} matrix exponentials of {m} x {m})",
+    )
+    A = check_finite(A.astype(dtype), "A")
+    y0 = check_finite(y0.astype(dtype), "y0")
+    ts = check_finite(ts, "ts")
+    return _propagate(A, y0, ts)
+
+
+@eqx.filter_jit
+def _propagate(A, y0, ts):
     expms = jax.vmap(lambda t: jax.scipy.linalg.expm(A * (t - ts[0]).astype(A.dtype)))(ts)
-    return jnp.einsum("tij,j->ti", expms, y0.astype(A.dtype))
+    return jnp.einsum("tij,j->ti", expms, y0)

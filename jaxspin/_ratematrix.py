@@ -13,9 +13,20 @@ subtracts: every quantity it forms is a sum of non-negative numbers, which gives
 augmented system ``(G + u 1ᵀ) p = u`` (faster, absolute accuracy only). Both are exact for
 derivatives: the tangent of ``p`` is ``-(G + u 1ᵀ)⁻¹ (dG) p`` (implicit function theorem),
 never a derivative of the elimination itself.
+
+Input checks (every public function): shapes and Python integers eagerly (``ValueError``
+naming the argument); values (rates finite and ``≥ 0``, times finite and ``≥ 0``) eagerly
+when concrete and as ``equinox.error_if`` checks when traced, so the same call is refused
+inside ``jit``/``vmap``; dense allocations are sized first (:func:`jaxspin.check_fits`).
+Where a function takes ``throw=False``, a point with bad input is not refused but comes back
+as NaN with result ``invalid_input`` (or NaN alone), and the other points of a batch are
+unaffected.
 """
 
 import abc
+import functools as ft
+import math
+import operator
 
 import equinox as eqx
 import jax
@@ -24,9 +35,17 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._batching import map_batched
+from ._batching import batch_shape, map_batched
 from ._eigvals import eigvals
-from ._inputs import as_real, check_finite, check_nonnegative, is_concrete
+from ._inputs import (
+    as_real,
+    bad_input,
+    check_finite,
+    check_nonnegative,
+    check_positive,
+    check_value,
+    is_concrete,
+)
 from ._memory import check_fits
 
 
@@ -35,18 +54,74 @@ class STATIONARY_RESULTS(eqx.Enumeration):
 
     successful = ""
     reducible = (
-        "The stationary distribution is not unique or not reachable by elimination: the rate "
-        "matrix is reducible (some group of states cannot reach the others), or a state has "
-        "no outgoing rate to the states eliminated after it."
+        "The stationary distribution is not unique: the rate matrix is reducible with two or "
+        "more closed classes (groups of states that, once entered, are never left), or (block "
+        "solver) a state of block k >= 1 is absorbing for the chain on blocks 0..k."
     )
     nonfinite = "The stationary distribution contains NaN or inf."
+    invalid_input = (
+        "The rates contain NaN, inf or negative entries; this point was not solved "
+        "(throw=False: p is NaN)."
+    )
 
 
-def generator(W: Float[Array, "n n"]) -> Float[Array, "n n"]:
-    """``G = W_off − diag(column sums of W_off)``, with ``W[j, i]`` the rate ``i → j``."""
+# --------------------------------------------------------------------------------------
+# Argument checks shared by the public functions of this module and of jaxspin._evolve
+# --------------------------------------------------------------------------------------
+def _as_int(x, name: str, low: int, high: int | None = None, why: str = "") -> int:
+    """``x`` as a Python int in ``[low, high]`` (it fixes a shape or a loop: eager check)."""
+    if isinstance(x, bool | np.bool_):
+        raise ValueError(f"`{name}` must be an integer; got {x!r}.")
+    try:
+        v = operator.index(x)
+    except TypeError:
+        raise ValueError(f"`{name}` must be a Python integer; got {x!r}.") from None
+    if v < low or (high is not None and v > high):
+        span = f">= {low}" if high is None else f"between {low} and {high}"
+        raise ValueError(f"`{name}` must be {span}{why}; got {v}.")
+    return v
+
+
+def _as_flag(x, name: str) -> bool:
+    if not isinstance(x, bool | np.bool_):
+        raise ValueError(f"`{name}` must be True or False; got {x!r}.")
+    return bool(x)
+
+
+def _as_rate_matrix(W, name: str = "W", *, batched: bool = True) -> Array:
+    """A real ``(..., n, n)`` (or, unless ``batched``, ``(n, n)``) array with ``n ≥ 1``."""
+    W = as_real(W, name, ndim_min=2)
+    if W.shape[-1] != W.shape[-2]:
+        raise ValueError(f"`{name}` must have shape (..., n, n); got {W.shape}.")
+    if not batched and W.ndim != 2:
+        raise ValueError(
+            f"`{name}` must have shape (n, n) (one problem; use jax.vmap to batch); got {W.shape}."
+        )
+    if W.shape[-1] == 0:
+        raise ValueError(f"`{name}` must have at least one state; got shape {W.shape}.")
+    return W
+
+
+def _check_rates(W: Array, name: str) -> Array:
+    """Refuse NaN/inf and negative rates (eagerly, or at run time when traced)."""
+    return check_nonnegative(check_finite(W, name), name)
+
+
+def _generator(W: Float[Array, "n n"]) -> Float[Array, "n n"]:
     n = W.shape[-1]
     off = W * (1 - jnp.eye(n, dtype=W.dtype))
     return off - jnp.diag(jnp.sum(off, axis=0))
+
+
+def generator(W: Float[Array, "... n n"]) -> Float[Array, "... n n"]:
+    """``G = W_off − diag(column sums of W_off)``, with ``W[j, i]`` the rate ``i → j``
+    (``(..., n, n)``, batched over leading axes; the diagonal of ``W`` is ignored).
+
+    Checks: ``W`` real, square, ``n ≥ 1``; every entry finite and ``≥ 0`` (``ValueError``
+    eagerly, a run-time error inside ``jit``/``vmap``).
+    """
+    W = _check_rates(_as_rate_matrix(W), "W")
+    return jnp.vectorize(_generator, signature="(n,n)->(n,n)")(W)
 
 
 # --------------------------------------------------------------------------------------
@@ -62,49 +137,84 @@ class AbstractStationarySolver(eqx.Module):
 
 class GTH(AbstractStationarySolver):
     """Grassmann-Taksar-Heyman elimination: subtraction-free, entrywise relative accuracy,
-    ``O(n³)``. States are censored from the last to the first; a state with no rate to
-    the remaining ones (reducible chain) is reported."""
+    ``O(n³)``.
+
+    States are censored one at a time, from the last to the first. When the next state has
+    no rate to the remaining ones (it is absorbing for the censored chain: an absorbing
+    state of ``W``, or the last state of a closed class), the remaining state with the
+    largest total rate to the others is eliminated instead; chains that never need this
+    are eliminated in the fixed order, bit for bit as without pivoting. A closed class's
+    last state is never eliminated, so the state left at the end lies in the unique closed
+    class (transient states get probability 0). If at some step no remaining state (of
+    two or more) has any rate to the others, the chain has two or more closed classes:
+    ``ok`` is False (reducible)."""
 
     def primal(self, W):
         n = W.shape[-1]
         # Row convention for the algorithm: Q[i, j] = rate i -> j.
         Q = jnp.transpose(W) * (1 - jnp.eye(n, dtype=W.dtype))
         idx = jnp.arange(n)
+        off = ~jnp.eye(n, dtype=bool)
 
         def eliminate(step, carry):
-            Q, s_all = carry
-            k = n - 1 - step
-            lower = idx < k
-            s = jnp.sum(jnp.where(lower, Q[k], 0.0))
-            col = jnp.where(lower, Q[:, k], 0.0)
-            row = jnp.where(lower, Q[k], 0.0)
+            Q, alive, s_all, rank, order = carry
+            # The natural candidate: the remaining state of highest index.
+            nat = n - 1 - jnp.argmax(alive[::-1])
+            s_nat = jnp.sum(jnp.where(alive & (idx != nat), Q[nat], 0.0))
+            # Pivot only if it has no rate to the other remaining states (masked sums of
+            # non-negative numbers: exact zeros stay zero).
+            s_rem = jnp.sum(jnp.where(alive[None, :] & off, Q, 0.0), axis=1)
+            k = jnp.where(s_nat > 0, nat, jnp.argmax(jnp.where(alive, s_rem, -1.0)))
+            rest = alive & (idx != k)
+            s = jnp.sum(jnp.where(rest, Q[k], 0.0))
+            col = jnp.where(rest, Q[:, k], 0.0)
+            row = jnp.where(rest, Q[k], 0.0)
             safe = jnp.where(s > 0, s, 1.0)
             Q = Q + jnp.outer(col, row) / safe
-            return Q, s_all.at[k].set(s)
+            step = jnp.asarray(step, idx.dtype)
+            return Q, rest, s_all.at[k].set(s), rank.at[k].set(step), order.at[step].set(k)
 
-        Q, s_all = jax.lax.fori_loop(0, n - 1, eliminate, (Q, jnp.zeros(n, W.dtype)))
+        init = (
+            Q,
+            jnp.ones(n, bool),
+            jnp.zeros(n, W.dtype),
+            jnp.full(n, n - 1, idx.dtype),  # rank[k]: the step that eliminated state k
+            jnp.zeros(n, idx.dtype),  # order[t]: the state eliminated at step t
+        )
+        Q, alive, s_all, rank, order = jax.lax.fori_loop(0, n - 1, eliminate, init)
+        last = jnp.argmax(alive)
 
-        def back(k, pi):
-            val = jnp.sum(jnp.where(idx < k, pi * Q[:, k], 0.0)) / jnp.where(
+        def back(t, pi):
+            # Reverse elimination order: state k from the states still there when it went.
+            step = n - 2 - t
+            k = order[step]
+            val = jnp.sum(jnp.where(rank > step, pi * Q[:, k], 0.0)) / jnp.where(
                 s_all[k] > 0, s_all[k], 1.0
             )
             return pi.at[k].set(val)
 
-        pi = jax.lax.fori_loop(1, n, back, jnp.zeros(n, W.dtype).at[0].set(1.0))
-        ok = jnp.all(s_all[1:] > 0)
+        pi = jax.lax.fori_loop(0, n - 1, back, jnp.zeros(n, W.dtype).at[last].set(1.0))
+        ok = jnp.all((idx == last) | (s_all > 0))
         return pi / jnp.sum(pi), ok
 
 
 class DenseLUStationary(AbstractStationarySolver):
     """LU solve of the augmented system ``(G + u 1ᵀ) p = u`` with ``u = 1/n`` (LAPACK);
     about twice as fast as GTH, absolute (not relative) accuracy in small probabilities.
-    A pivot below ``rcond`` times the largest entry marks the chain reducible."""
+    A pivot below ``rcond`` (finite, ``≥ 0``) times the largest entry marks the chain
+    reducible."""
 
     rcond: float = eqx.field(static=True, default=1e-13)
 
+    def __check_init__(self):
+        r = self.rcond
+        real = int | float | np.integer | np.floating
+        if isinstance(r, bool) or not isinstance(r, real) or not math.isfinite(r) or r < 0:
+            raise ValueError(f"`rcond` must be a finite float >= 0; got {r!r}.")
+
     def primal(self, W):
         n = W.shape[-1]
-        A = generator(W) + jnp.full((n, n), 1.0 / n, W.dtype)
+        A = _generator(W) + jnp.full((n, n), 1.0 / n, W.dtype)
         lu, piv = jax.scipy.linalg.lu_factor(A)
         p = jax.scipy.linalg.lu_solve((lu, piv), jnp.full(n, 1.0 / n, W.dtype))
         ok = jnp.min(jnp.abs(jnp.diagonal(lu))) > self.rcond * jnp.max(jnp.abs(A))
@@ -125,8 +235,12 @@ def _stationary_kernel(W, solver):
         (W,), (dW,) = primals, tangents
         p, ok = stationary(W)
         n = W.shape[-1]
-        A = generator(W) + jnp.full((n, n), 1.0 / n, W.dtype)
-        rhs = -generator(dW) @ p
+        A = _generator(W) + jnp.full((n, n), 1.0 / n, W.dtype)
+        # A reducible point has no derivative: NaN in both modes. Its singular A is swapped
+        # for the identity and the NaN enters on the right-hand side, so that neither the
+        # solve nor its transpose (reverse mode, which raises on NaN input) fails the batch.
+        A = jnp.where(ok, A, jnp.eye(n, dtype=A.dtype))
+        rhs = (-_generator(dW) @ p) * jnp.where(ok, 1.0, jnp.nan)
         dp = lx.linear_solve(lx.MatrixLinearOperator(A), rhs, lx.LU(), throw=False).value
         return (p, ok), (dp, jnp.zeros_like(ok, dtype=jax.dtypes.float0))
 
@@ -156,15 +270,41 @@ def _labelled(p, ok, throw: bool) -> "Stationary":
     return Stationary(p, result)
 
 
+def _screened(blocks, names, throw: bool, validate: bool):
+    """The rate arrays of one point, checked (``throw``: refused at run time when
+    ``validate``) or screened (not ``throw``): a point with NaN/inf or negative rates gets
+    harmless stand-in rates and is flagged. Returns ``(blocks, bad)``, ``bad`` None or a
+    boolean scalar."""
+    if throw:
+        if validate:
+            blocks = [_check_rates(b, n) for b, n in zip(blocks, names, strict=True)]
+        return list(blocks), None
+    bad = ft.reduce(jnp.logical_or, [bad_input(b, nonnegative=True) for b in blocks])
+    return [jnp.where(bad, jnp.ones_like(b), b) for b in blocks], bad
+
+
+def _flag_invalid(st: Stationary, bad) -> Stationary:
+    if bad is None:
+        return st
+    return Stationary(
+        jnp.where(bad, jnp.nan, st.p),
+        STATIONARY_RESULTS.where(bad, STATIONARY_RESULTS.invalid_input, st.result),
+    )
+
+
 @eqx.filter_jit
 def _stationary_jit(W, solver, throw, validate):
     def kernel(W):
-        if validate:
-            W = check_nonnegative(check_finite(W, "W"), "W")
+        (W,), bad = _screened([W], ["W"], throw, validate)
         p, ok = _stationary_kernel(W, solver)
-        return _labelled(p, ok, throw)
+        return _flag_invalid(_labelled(p, ok, throw), bad)
 
     return map_batched(kernel, [W], [2], ["W"])
+
+
+def _batch_count(shape, block_size: int = 256) -> int:
+    """Problems held at once by :func:`jaxspin._batching.map_batched` for a batch shape."""
+    return min(math.prod(shape), block_size) if shape else 1
 
 
 def stationary_distribution(
@@ -173,10 +313,17 @@ def stationary_distribution(
     """Unique stationary distribution of the master equation with rates ``W`` (``(..., n, n)``,
     ``W[j, i]`` = rate ``i → j``, ≥ 0).
 
-    ``solver``: :class:`GTH` (default; robust to rates spanning many decades) or
-    :class:`DenseLUStationary`. Differentiable (implicit), batched over leading axes.
-    Raises (``throw=True``) or returns ``result = reducible`` when the distribution is not
-    unique. Returns :class:`Stationary` with ``p`` and ``result``.
+    ``solver``: :class:`GTH` (default; robust to rates spanning many decades; handles
+    transient and absorbing states) or :class:`DenseLUStationary`. Differentiable
+    (implicit), batched over leading axes. Returns :class:`Stationary` with ``p`` and
+    ``result``.
+
+    Checks: ``W`` real, square, ``n ≥ 1`` (``ValueError``); ``solver`` a solver object;
+    memory. ``throw=True``: NaN/inf or negative rates raise ``ValueError`` (concrete ``W``)
+    or a run-time error (inside ``jit``/``vmap``), and a reducible chain (two or more closed
+    classes: not unique) raises. ``throw=False``: nothing about the values raises; each
+    point gets its own ``result`` (``reducible``, ``nonfinite`` or ``invalid_input`` for
+    bad rates, with ``p`` NaN), and the other points of a batch are unaffected.
 
     Example:
         >>> import jax.numpy as jnp, jaxspin
@@ -184,19 +331,28 @@ def stationary_distribution(
         >>> [round(float(x), 12) for x in jaxspin.stationary_distribution(W).p]
         [0.333333333333, 0.666666666667]
     """
-    W = as_real(W, "W", ndim_min=2)
-    if W.shape[-1] != W.shape[-2]:
-        raise ValueError(f"`W` must have shape (..., n, n); got {W.shape}.")
+    W = _as_rate_matrix(W)
+    if not isinstance(solver, AbstractStationarySolver):
+        raise ValueError(
+            f"`solver` must be a jaxspin.AbstractStationarySolver (e.g. jaxspin.GTH()); "
+            f"got {solver!r}."
+        )
+    throw = _as_flag(throw, "throw")
     n = W.shape[-1]
-    check_fits(6 * 8 * n * n, f"stationary distribution of a {n}-state rate matrix")
+    count = _batch_count(W.shape[:-2])
+    check_fits(
+        count * 6 * W.dtype.itemsize * n * n,
+        f"stationary distribution of a {n}-state rate matrix ({count} at once)",
+    )
     concrete = is_concrete(W)
-    if concrete:
-        check_nonnegative(check_finite(W, "W"), "W")
+    if concrete and throw:
+        _check_rates(W, "W")
     return _stationary_jit(W, solver, throw, not concrete)
 
 
-@eqx.filter_jit
-def relaxation_rates(W: Float[Array, "n n"], k: int = 1) -> Float[Array, " k"]:
+def relaxation_rates(
+    W: Float[Array, "n n"], k: int = 1, *, throw: bool = True
+) -> Float[Array, " k"]:
     """The ``k`` smallest non-zero relaxation rates ``-Re λ`` of the generator (one problem).
 
     The eigenvalue closest to zero (the stationary mode) is removed. All eigenvalues of
@@ -207,13 +363,46 @@ def relaxation_rates(W: Float[Array, "n n"], k: int = 1) -> Float[Array, " k"]:
     ``O(n⁴)`` on a GPU (a dense QR per iteration): for chains of up to a few hundred
     states. Differentiable (derivatives of simple eigenvalues, see
     :mod:`jaxspin._eigvals`).
+
+    Checks: ``W`` of shape ``(n, n)``, ``n ≥ 2`` (``vmap`` to batch) and ``k`` a Python int
+    with ``1 ≤ k ≤ n − 1`` (``ValueError``); rates finite and ``≥ 0`` (``ValueError`` when
+    concrete, a run-time error when traced). ``throw=False``: bad rates give NaN rates for
+    this point instead of an error.
     """
-    lam = eigvals(generator(W))
-    rates = jnp.sort(-jnp.real(lam))
-    return rates[1 : 1 + k]
+    W = _as_rate_matrix(W, batched=False)
+    n = W.shape[-1]
+    if n < 2:
+        raise ValueError("`W` has one state: a chain of one state has no relaxation rates.")
+    k = _as_int(k, "k", 1, n - 1, f" (`W` has {n} states, so {n - 1} relaxation rates)")
+    throw = _as_flag(throw, "throw")
+    check_fits(16 * 8 * n * n, f"relaxation rates of a {n}-state rate matrix")
+    if throw:
+        W = _check_rates(W, "W")
+    return _relaxation_rates(W, k, throw)
 
 
 @eqx.filter_jit
+def _relaxation_rates(W, k, throw):
+    (W,), bad = _screened([W], ["W"], throw, False)
+    lam = eigvals(_generator(W))
+    rates = jnp.sort(-jnp.real(lam))[1 : 1 + k]
+    return rates if bad is None else jnp.where(bad, jnp.nan, rates)
+
+
+def _as_chain(up, down) -> tuple[Array, Array]:
+    """The rates of one birth-death chain with ``K ≥ 1`` links: two real ``(K,)`` arrays."""
+    up = as_real(up, "up")
+    down = as_real(down, "down")
+    if up.ndim != 1 or up.shape != down.shape:
+        raise ValueError(
+            f"`up` and `down` must be 1-D of one shape (one chain; use jax.vmap to batch); "
+            f"got {up.shape}, {down.shape}."
+        )
+    if up.shape[0] == 0:
+        raise ValueError("`up` and `down` are empty: a chain needs K >= 1 links (K + 1 states).")
+    return up, down
+
+
 def birth_death_stationary(
     up: Float[Array, " K"], down: Float[Array, " K"], *, log: bool = False
 ) -> Float[Array, " K+1"]:
@@ -222,13 +411,24 @@ def birth_death_stationary(
     ``up[k]`` is the rate ``k → k+1`` and ``down[k]`` the rate ``k+1 → k`` (both > 0).
     Exact product formula ``p_{k+1}/p_k = up[k]/down[k]`` (detailed balance holds for any
     one-dimensional chain), evaluated in log space so ratios of 1e±300 are fine
-    [Latta09, Eq. (12) for each Dicke ladder]. Differentiable; zero or negative rates raise.
+    [Latta09, Eq. (12) for each Dicke ladder]. Differentiable.
     ``log=True`` returns the normalised ``log p`` instead (no underflow: use it when
     probabilities below 1e-308 still matter, e.g. to restrict the chain to a sub-interval
     by renormalising).
+
+    Checks: ``up`` and ``down`` 1-D of one shape ``(K,)``, ``K ≥ 1`` (one chain; ``vmap``
+    to batch) (``ValueError``); every rate finite and ``> 0`` (``ValueError`` when concrete,
+    a run-time error inside ``jit``/``vmap``).
     """
-    bad = jnp.any(up <= 0) | jnp.any(down <= 0)
-    up = eqx.error_if(up, bad, "birth_death_stationary needs strictly positive rates.")
+    up, down = _as_chain(up, down)
+    log = _as_flag(log, "log")
+    up = check_positive(up, "up")
+    down = check_positive(down, "down")
+    return _birth_death_stationary(up, down, log)
+
+
+@eqx.filter_jit
+def _birth_death_stationary(up, down, log):
     logp = jnp.concatenate([jnp.zeros(1, up.dtype), jnp.cumsum(jnp.log(up) - jnp.log(down))])
     logp = logp - jax.nn.logsumexp(logp)
     return logp if log else jnp.exp(logp)
@@ -250,7 +450,26 @@ class BirthDeathModes(eqx.Module):
     vectors: Float[Array, "K1 K1"]
 
     def propagate(self, p0: Float[Array, " K1"], t: Float[Array, ""]) -> Float[Array, " K1"]:
-        """``p(t)`` from ``p(0) = p0`` after a time ``t ≥ 0`` (in the rates' inverse units)."""
+        """``p(t)`` from ``p(0) = p0`` after a time ``t ≥ 0`` (in the rates' inverse units).
+
+        Checks: one chain's modes (``vmap`` over a batch of them), ``p0`` of shape
+        ``(K+1,)``, ``t`` a scalar (``vmap`` over times) (``ValueError``); ``p0`` finite and
+        ``≥ 0``, ``t`` finite and ``≥ 0`` (``ValueError`` when concrete, a run-time error
+        when traced; backward propagation would amplify every mode by ``e^{Λ|t|}``).
+        """
+        if self.rates.ndim != 1:
+            raise ValueError(
+                f"`propagate` acts on the modes of one chain; these have rates of shape "
+                f"{self.rates.shape} (use jax.vmap over the batch)."
+            )
+        p0 = as_real(p0, "p0")
+        t = as_real(t, "t")
+        if p0.shape != self.rates.shape:
+            raise ValueError(f"`p0` must have shape {self.rates.shape}; got {p0.shape}.")
+        if t.ndim != 0:
+            raise ValueError(f"`t` must be a scalar time (vmap over times); got shape {t.shape}.")
+        p0 = check_positive(p0, "p0", strict=False)
+        t = check_positive(t, "t", strict=False)
         half = 0.5 * self.log_pi
         q = jnp.exp(-half) * p0
         q = self.vectors @ (jnp.exp(-self.rates * t) * (self.vectors.T @ q))
@@ -264,7 +483,6 @@ class BirthDeathModes(eqx.Module):
         return jnp.exp(0.5 * (jnp.max(self.log_pi) - jnp.min(self.log_pi)))
 
 
-@eqx.filter_jit
 def birth_death_modes(up: Float[Array, " K"], down: Float[Array, " K"]) -> BirthDeathModes:
     """Exact propagator of the birth-death chain with rates ``up[k]`` (``k → k+1``) and
     ``down[k]`` (``k+1 → k``), from the symmetric eigendecomposition of its generator.
@@ -279,15 +497,28 @@ def birth_death_modes(up: Float[Array, " K"], down: Float[Array, " K"]) -> Birth
     step-size or squaring limit. Rounding errors grow with the spread of ``Π``
     (:attr:`BirthDeathModes.amplification`): use it for chains whose stationary
     probabilities span less than ~30 decades.
+
+    Checks: ``up`` and ``down`` 1-D of one shape ``(K,)``, ``K ≥ 1`` (one chain; ``vmap``
+    to batch) (``ValueError``); memory; every rate finite and ``≥ 0`` with ``up[k] > 0``
+    exactly when ``down[k] > 0`` (``ValueError`` when concrete, a run-time error inside
+    ``jit``/``vmap``).
     """
-    up = jnp.asarray(up)
-    down = jnp.asarray(down)
-    if up.ndim != 1 or up.shape != down.shape:
-        raise ValueError(f"`up` and `down` must be 1-D of one shape; got {up.shape}, {down.shape}.")
-    bad = jnp.any(up < 0) | jnp.any(down < 0) | jnp.any((up > 0) != (down > 0))
-    up = eqx.error_if(
-        up, bad, "birth_death_modes needs rates >= 0 with up[k] > 0 exactly when down[k] > 0."
+    up, down = _as_chain(up, down)
+    K1 = up.shape[0] + 1
+    check_fits(8 * up.dtype.itemsize * K1 * K1, f"eigendecomposition of a {K1}-state chain")
+    up = check_positive(up, "up", strict=False)
+    down = check_positive(down, "down", strict=False)
+    pair = check_value(
+        jnp.stack([up, down]),
+        lambda a: (a[0] > 0) != (a[1] > 0),
+        "birth_death_modes needs `up` and `down` with up[k] > 0 exactly when down[k] > 0 "
+        "(a one-way link is irreversible).",
     )
+    return _birth_death_modes(pair[0], pair[1])
+
+
+@eqx.filter_jit
+def _birth_death_modes(up, down):
     link = up > 0
     safe_up = jnp.where(link, up, 1.0)
     safe_down = jnp.where(link, down, 1.0)
@@ -335,8 +566,12 @@ class BlockTridiagonalRates(eqx.Module):
         return tuple(int(a.shape[-1]) for a in self.diag)
 
     def dense(self) -> Float[Array, "... n n"]:
-        """The full ``(..., n, n)`` rate matrix (for small chains and tests)."""
+        """The full ``(..., n, n)`` rate matrix (for small chains and tests; its size is
+        checked against the memory available first)."""
         sizes = self.sizes
+        args, names, _ = _block_args(self)
+        batch = math.prod(batch_shape(args, [2] * len(args), names))
+        check_fits(8 * batch * sum(sizes) ** 2, f"dense rate matrix of blocks {sizes}")
         K = len(sizes) - 1
         rows = []
         for j in range(K + 1):
@@ -360,6 +595,10 @@ class BlockTridiagonalRates(eqx.Module):
 
 
 def _check_blocks(rates: BlockTridiagonalRates) -> None:
+    """Shape checks (eager ``ValueError``): block counts, non-empty square diagonal blocks,
+    matching off-diagonal blocks, batch dimensions that broadcast."""
+    if not isinstance(rates, BlockTridiagonalRates):
+        raise ValueError(f"`rates` must be a BlockTridiagonalRates; got {type(rates).__name__}.")
     K = len(rates.diag) - 1
     if K < 0:
         raise ValueError("`rates` needs at least one block.")
@@ -372,6 +611,8 @@ def _check_blocks(rates: BlockTridiagonalRates) -> None:
     for k, a in enumerate(rates.diag):
         if a.shape[-2] != a.shape[-1]:
             raise ValueError(f"`diag[{k}]` must be square; got shape {a.shape}.")
+        if a.shape[-1] == 0:
+            raise ValueError(f"`diag[{k}]` is an empty block (shape {a.shape}); drop it.")
     for k in range(K):
         if rates.lower[k].shape[-2:] != (sizes[k + 1], sizes[k]):
             raise ValueError(
@@ -383,6 +624,8 @@ def _check_blocks(rates: BlockTridiagonalRates) -> None:
                 f"`upper[{k}]` must have shape (..., {sizes[k]}, {sizes[k + 1]}); "
                 f"got {rates.upper[k].shape}."
             )
+    args, names, _ = _block_args(rates)
+    batch_shape(args, [2] * len(args), names)
 
 
 def _lu_solve(lu, perm, b):
@@ -462,7 +705,7 @@ def _block_factorize(diag, lower, upper) -> _BlockFactors:
         S = _offdiag(diag[k - 1]) + _offdiag(upper[k - 1] @ X)
     p0, ok0 = GTH().primal(S)
     ok = ok & ok0
-    G0 = generator(S)
+    G0 = _generator(S)
     # Back substitution p_k = X_k p_{k-1}, carried as normalised blocks and log weights.
     blocks, logw = [p0], [jnp.zeros((), dtype)]
     for k in range(1, K + 1):
@@ -534,12 +777,9 @@ def _block_stationary_jit(rates, throw, validate):
     args, names, K = _block_args(rates)
 
     def kernel(*blocks):
-        if validate:
-            blocks = [
-                check_nonnegative(check_finite(b, n), n) for b, n in zip(blocks, names, strict=True)
-            ]
+        blocks, bad = _screened(blocks, names, throw, validate)
         p, ok = _block_stationary(*_unpack(blocks, K))
-        return _labelled(p, ok, throw)
+        return _flag_invalid(_labelled(p, ok, throw), bad)
 
     return map_batched(kernel, args, [2] * len(args), names)
 
@@ -562,6 +802,10 @@ def stationary_block_tridiagonal(rates: BlockTridiagonalRates, *, throw: bool = 
     minus the column sums of its off-diagonal rates, never obtained by subtraction.
     Block 0 is solved by :class:`GTH` and ``p_k = T_k⁻¹ L_{k-1} p_{k-1}`` (products of
     non-negative numbers, carried with log weights so block weights of 1e±300 are fine).
+    Every state of a block ``k ≥ 1`` needs a path to another state of blocks ``0..k`` (the
+    blocks still there when block ``k`` is eliminated; no pivoting across blocks): put an
+    absorbing state in block 0, or use :func:`stationary_distribution` on
+    :meth:`BlockTridiagonalRates.dense`.
 
     Accuracy: probabilities keep relative accuracy across blocks whatever the spread of
     the rates between blocks. Inside a block, ``T_k⁻¹ L`` comes from a LAPACK LU of the
@@ -576,6 +820,11 @@ def stationary_block_tridiagonal(rates: BlockTridiagonalRates, *, throw: bool = 
     tangent), batched over leading axes. Returns :class:`Stationary` with ``p`` of shape
     ``(..., n)`` (states numbered block after block).
 
+    Checks: block shapes (``ValueError``), memory; ``throw=True``: NaN/inf or negative rates
+    in any block raise (``ValueError`` when concrete, a run-time error when traced), as does
+    a failed elimination (``reducible``). ``throw=False``: each point gets its own
+    ``result`` (``invalid_input`` for bad rates, with ``p`` NaN); other points unaffected.
+
     Example:
         >>> import jax.numpy as jnp, jaxspin
         >>> r = jaxspin.BlockTridiagonalRates(
@@ -584,25 +833,35 @@ def stationary_block_tridiagonal(rates: BlockTridiagonalRates, *, throw: bool = 
         >>> [round(float(x), 12) for x in jaxspin.stationary_block_tridiagonal(r).p]
         [0.333333333333, 0.666666666667]
     """
-    if not isinstance(rates, BlockTridiagonalRates):
-        raise ValueError(f"`rates` must be a BlockTridiagonalRates; got {type(rates).__name__}.")
     _check_blocks(rates)
+    throw = _as_flag(throw, "throw")
     args, names, _ = _block_args(rates)
-    batch = int(np.prod(jnp.broadcast_shapes(*(a.shape[:-2] for a in args)), dtype=np.int64))
+    count = _batch_count(batch_shape(args, [2] * len(args), names))
     check_fits(
-        min(batch, 256) * _block_bytes(rates.sizes),
-        f"block-tridiagonal stationary solve (blocks {rates.sizes})",
+        count * _block_bytes(rates.sizes),
+        f"block-tridiagonal stationary solve (blocks {rates.sizes}, {count} at once)",
     )
     concrete = all(is_concrete(a) for a in args)
-    if concrete:
+    if concrete and throw:
         for a, n in zip(args, names, strict=True):
-            check_nonnegative(check_finite(a, n), n)
+            _check_rates(a, n)
     return _block_stationary_jit(rates, throw, not concrete)
 
 
-@eqx.filter_jit
+_BLOCK_FAILED = (
+    "relaxation_rates_block_tridiagonal: the block elimination failed (the chain is "
+    "reducible, or a state of block k >= 1 is absorbing for the chain on blocks 0..k), so the "
+    "group inverse it iterates on is not available; use relaxation_rates(rates.dense())."
+)
+
+
 def relaxation_rates_block_tridiagonal(
-    rates: BlockTridiagonalRates, k: int = 1, *, iterations: int = 40, extra: int = 6
+    rates: BlockTridiagonalRates,
+    k: int = 1,
+    *,
+    iterations: int = 40,
+    extra: int = 6,
+    throw: bool = True,
 ) -> Float[Array, " k"]:
     """The ``k`` slowest relaxation rates ``-Re λ`` of a block-tridiagonal chain (one problem).
 
@@ -614,12 +873,46 @@ def relaxation_rates_block_tridiagonal(
     for differentiation (no implicit rule; autodiff would unroll the iteration). The
     Ritz values of the small ``(k + extra)²`` matrix come from
     :func:`jaxspin._eigvals.eigvals` (LAPACK on the CPU, device code on a GPU).
+
+    Checks: block shapes, no batch dimensions (``vmap`` to batch), Python ints
+    ``1 ≤ k ≤ n − 1``, ``iterations ≥ 1``, ``extra ≥ 0`` (``ValueError``); memory. Rates
+    finite and ``≥ 0`` (``ValueError`` when concrete, a run-time error when traced); a
+    failed block elimination (reducible chain, all-zero rates) is a run-time error.
+    ``throw=False``: either gives NaN rates for this point instead.
     """
     _check_blocks(rates)
-    diag, lower, upper = rates.diag, rates.lower, rates.upper
+    args, names, _ = _block_args(rates)
+    for a, name in zip(args, names, strict=True):
+        if a.ndim != 2:
+            raise ValueError(
+                f"`rates` must hold one problem (use jax.vmap to batch); `{name}` has shape "
+                f"{a.shape}."
+            )
+    n = sum(rates.sizes)
+    if n < 2:
+        raise ValueError("`rates` has one state: a chain of one state has no relaxation rates.")
+    k = _as_int(k, "k", 1, n - 1, f" (the chain has {n} states)")
+    iterations = _as_int(iterations, "iterations", 1)
+    extra = _as_int(extra, "extra", 0)
+    throw = _as_flag(throw, "throw")
+    m = min(k + extra, n - 1)
+    check_fits(
+        _block_bytes(rates.sizes) + 8 * 8 * n * m,
+        f"block-tridiagonal relaxation rates (blocks {rates.sizes}, {m} vectors)",
+    )
+    if throw:
+        checked = [_check_rates(a, name) for a, name in zip(args, names, strict=True)]
+        rates = BlockTridiagonalRates(*_unpack(checked, len(rates.diag) - 1))
+    return _relaxation_rates_block(rates, k, m, iterations, throw)
+
+
+@eqx.filter_jit
+def _relaxation_rates_block(rates, k, m, iterations, throw):
+    args, names, K = _block_args(rates)
+    blocks, bad = _screened(args, names, throw, False)
+    diag, lower, upper = _unpack(blocks, K)
     fac = _block_factorize(diag, lower, upper)
     n = sum(rates.sizes)
-    m = min(k + extra, n - 1)
     dtype = diag[0].dtype
 
     def ginv(Q):
@@ -637,4 +930,8 @@ def relaxation_rates_block_tridiagonal(
     H = Q.T @ ginv(Q)
     mu = eigvals(H)
     lam = 1.0 / mu[jnp.argsort(-jnp.abs(mu))][:k]
-    return jnp.sort(-jnp.real(lam))
+    out = jnp.sort(-jnp.real(lam))
+    failed = ~fac.ok | ~jnp.all(jnp.isfinite(out))
+    if throw:
+        return eqx.error_if(out, failed, _BLOCK_FAILED)
+    return jnp.where(bad | failed, jnp.nan, out)

@@ -95,7 +95,7 @@ def test_birth_death_chain():
     ref = jaxspin.stationary_distribution(W).p
     np.testing.assert_allclose(p[:2], ref[:2], rtol=1e-12)
     assert float(p[2]) < 1e-230
-    with pytest.raises(Exception, match="strictly positive"):
+    with pytest.raises(ValueError, match="`down` must be finite and > 0"):
         jax.block_until_ready(jaxspin.birth_death_stationary(up, jnp.zeros(4)))
 
 
@@ -144,13 +144,15 @@ def test_relaxation_rate_gradients():
 @pytest.fixture
 def device_eigvals(monkeypatch):
     """Run the non-CPU branch of jaxspin._eigvals.eigvals (what a GPU executes: balanced
-    Hessenberg QR in device code) on this CPU. Tests using it call the public functions'
-    un-jitted ``__wrapped__`` only, so that no cached trace (with LAPACK, or with the
-    substitute after the test) is used or left behind."""
+    Hessenberg QR in device code) on this CPU. The jitted kernel behind the public
+    ``relaxation_rates`` is replaced by its un-jitted ``__wrapped__`` for the test, so that
+    no cached trace (with LAPACK, or with the substitute after the test) is used or left
+    behind; the public function (with its input checks) is what the tests call."""
     from jaxspin import _eigvals, _ratematrix
 
     device = jax.jit(_eigvals.eigvals_qr)
     monkeypatch.setattr(_ratematrix, "eigvals", device)
+    monkeypatch.setattr(_ratematrix, "_relaxation_rates", _ratematrix._relaxation_rates.__wrapped__)
     return device
 
 
@@ -172,7 +174,7 @@ def test_device_eigenvalues_match_lapack(device_eigvals, n, decades):
     scale = np.max(np.abs(G))
     assert _matched_error(lam, np.linalg.eigvals(G)) <= 1e-13 * scale
     k = min(3, n - 1)
-    gpu = jaxspin.relaxation_rates.__wrapped__(jnp.asarray(W), k)
+    gpu = jaxspin.relaxation_rates(jnp.asarray(W), k)
     cpu = np.sort(-np.linalg.eigvals(G).real)[1 : 1 + k]  # what the CPU path computes
     np.testing.assert_allclose(gpu, cpu, rtol=0, atol=1e-13 * scale)
 
@@ -186,7 +188,7 @@ def test_device_relaxation_rates_of_a_ring(device_eigvals):
     lam = np.asarray(device_eigvals(jaxspin.generator(jnp.asarray(W))))
     exact = gamma * (np.exp(2j * np.pi * np.arange(n) / n) - 1)
     assert _matched_error(lam, exact) <= 1e-13 * gamma
-    rates = jaxspin.relaxation_rates.__wrapped__(jnp.asarray(W), 4)
+    rates = jaxspin.relaxation_rates(jnp.asarray(W), 4)
     ref = gamma * (1 - np.cos(2 * np.pi * np.array([1, 1, 2, 2]) / n))
     np.testing.assert_allclose(rates, ref, rtol=1e-12)
 
@@ -205,7 +207,7 @@ def test_device_relaxation_rates_with_detailed_balance(device_eigvals):
     np.fill_diagonal(W, 0)
     S = np.sqrt(W * W.T) - np.diag(W.sum(axis=0))
     ref = np.sort(-np.linalg.eigvalsh(S))
-    rates = jaxspin.relaxation_rates.__wrapped__(jnp.asarray(W), n - 1)
+    rates = jaxspin.relaxation_rates(jnp.asarray(W), n - 1)
     np.testing.assert_allclose(rates, ref[1:], rtol=1e-10)
 
 
