@@ -20,10 +20,16 @@ unless the environment says otherwise, so sweeps shard over cores.
 A stall watchdog (:mod:`jaxspin._watchdog`) guards both commands: if no progress is reported
 for ``--watchdog`` seconds (default ``JAXSPIN_WATCHDOG_S`` or 900; 0 switches it off), it
 says what was running, dumps every thread's stack and exits with status 3.
+
+Every argument is checked before any work, and a bad one ends the command with status 2
+and argparse's usage message: an unknown option or command, an unknown ``--only`` key or
+``--size`` (the valid ones are listed), a ``--watchdog`` that is not a finite number of
+seconds ``>= 0``, an ``--out`` that is empty, an existing file or not writable.
 """
 
 import argparse
 import importlib
+import math
 import os
 import sys
 import time
@@ -150,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         _config.apply()
 
     parser = argparse.ArgumentParser(prog="jaxspin", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    # Not `required=True`: argparse would then report a missing command before an unknown
+    # option (``jaxspin --bogus``); both are checked below, unknown options first.
+    sub = parser.add_subparsers(dest="command", metavar="{figures,bench}")
     fig = sub.add_parser("figures", help="make the papers' figures (PNG + data)")
     fig.add_argument("--only", nargs="+", choices=PAPERS, metavar="KEY", help="paper keys")
     fig.add_argument("--out", default="figures", help="output directory (default: figures)")
@@ -167,12 +175,25 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--out", default="bench", help="output directory (default: bench)")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     _add_watchdog_option(bench)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        (sub.choices[args.command] if args.command else parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
+    if args.command is None:
+        parser.error("a command is required: figures or bench")
+    command_parser = sub.choices[args.command]
+    args.only = list(dict.fromkeys(args.only)) if args.only else None  # each key once
     try:
         stall_s = _watchdog.stall_seconds(args.watchdog)
+        if stall_s is not None and not math.isfinite(stall_s):
+            raise ValueError(
+                f"The watchdog limit must be a finite number of seconds; got {stall_s!r} "
+                "(from JAXSPIN_WATCHDOG_S)."
+            )
         args.out_dir = _output_dir(args.out)
     except ValueError as err:
-        parser.error(str(err))
+        command_parser.error(str(err))
     run = _figures if args.command == "figures" else _bench
     if stall_s is None:
         return run(args)
@@ -181,10 +202,23 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
 
 
+def _seconds(text: str) -> float:
+    """A ``--watchdog`` value: a finite number of seconds >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number of seconds >= 0 (0: off); got {text!r}"
+        )
+    return value
+
+
 def _add_watchdog_option(sub) -> None:
     sub.add_argument(
         "--watchdog",
-        type=float,
+        type=_seconds,
         default=None,
         metavar="SECONDS",
         help="exit with status 3 and every thread's stack when no progress is made for this "

@@ -9,6 +9,7 @@ physical coordinates. The loss is differentiated by JAX end to end, so a model b
 """
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -20,9 +21,9 @@ import optax
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, ArrayLike, Float, Int, PyTree
 
-from ._inputs import as_real, check_finite, is_concrete
+from ._inputs import as_real, check_finite, check_positive, check_value, concretely, is_concrete
 from ._memory import check_fits
-from ._transform import AbstractTransform, Identity
+from ._transform import AbstractTransform, Bounded, Identity
 
 
 # ------------------------------------------------------------------------------------------
@@ -53,6 +54,12 @@ class FitResults(eqx.Enumeration):
         "The Hessian of chi2/2 at the fit is not symmetric positive definite to working "
         "precision: some combination of free parameters is not determined by the data (or "
         "the point is not a minimum). stderr and covariance are NaN."
+    )
+    invalid_input = (
+        "The input values are invalid (only with throw=False; otherwise they raise): `y` or "
+        "`sigma` holds NaN or inf, `sigma` <= 0 somewhere, a Bounded transform has bounds "
+        "that are not finite with lower < upper, or an initial value lies outside the domain "
+        "of its transform. Nothing was fitted: params, stderr, covariance and chi2 are NaN."
     )
 
 
@@ -166,7 +173,9 @@ def _element_names(path, shape) -> list[str]:
 class _Objective(eqx.Module):
     """Weighted residuals of ``model`` as a function of the free leaves.
 
-    ``leaves`` holds every leaf of ``params0`` (the free ones are overwritten);
+    ``leaves`` holds the fixed leaves of ``params0`` and ``None`` where the free ones go
+    (their values come in separately: a Python-float starting value kept here would be a
+    static argument of the jitted loop and recompile it for every new value);
     ``mask``/``treedef`` are static. ``sigma`` is ``None`` (unit weights) or a list of
     arrays broadcastable to the leaves of ``y``.
     """
@@ -261,7 +270,9 @@ def _default_optimizer() -> optax.GradientTransformationExtraArgs:
 
 
 @eqx.filter_jit
-def _run(obj: _Objective, free0, optimizer, max_steps, rtol, atol, hessian, dof, sigma_given):
+def _run(
+    obj: _Objective, free0, optimizer, max_steps, rtol, atol, hessian, dof, sigma_given, invalid
+):
     u0, unravel_u = ravel_pytree(obj.unconstrained(free0))
 
     def residuals_u(u):
@@ -356,7 +367,7 @@ def _run(obj: _Objective, free0, optimizer, max_steps, rtol, atol, hessian, dof,
     result = FitResults.where(bad_hessian, FitResults.hessian_not_positive_definite, result)
     usable = pd & ~at_bound
     cov = jnp.where(usable, h_inv * s2, jnp.nan)
-    return dict(
+    out = dict(
         free=free,
         covariance=cov,
         gauss_newton_covariance=jnp.where(at_bound, jnp.nan, gn_inv * s2),
@@ -366,6 +377,12 @@ def _run(obj: _Objective, free0, optimizer, max_steps, rtol, atol, hessian, dof,
         loss_history=history,
         result=result,
     )
+    if invalid is not None:  # throw=False: bad input values are a result code, not an error
+        nan = lambda a: jnp.where(invalid, jnp.nan, a)
+        result = FitResults.where(invalid, FitResults.invalid_input, result)
+        out = jax.tree.map(nan, out | dict(n_steps=None, result=None))
+        out |= dict(n_steps=k, result=result)
+    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -400,17 +417,33 @@ def _leaf_transforms(transforms, params0, n_leaves: int) -> list[AbstractTransfo
     return out
 
 
-def _check_value(ok, message: str) -> Any:
-    """Raise eagerly for a concrete ``ok``; return an error_if token when traced."""
-    if is_concrete(ok):
-        if not bool(ok):
-            raise ValueError(message)
-        return None
-    return ok
+class _Checks:
+    """Value checks of :func:`fit`'s inputs. ``throw=True``: raise now for a concrete value,
+    ``eqx.error_if`` for a traced one. ``throw=False``: collect them into one boolean,
+    ``invalid``, which becomes the result ``invalid_input``."""
+
+    def __init__(self, throw: bool):
+        self.throw = throw
+        self.invalid = jnp.array(False) if not throw else None
+
+    def __call__(self, x, bad: Callable[[Any], Any], msg: str, *, on=None):
+        """``x`` checked for ``bad(x)``; ``on``: the array to attach a traced check to, when
+        ``x`` itself does not flow into the fit (default ``x``)."""
+        if not self.throw:
+            self.invalid = self.invalid | jnp.any(bad(x))
+            return x if on is None else on
+        if on is None:
+            return check_value(x, bad, msg)
+        if concretely(x, lambda v: jnp.any(bad(v))):
+            raise ValueError(msg)
+        return on if is_concrete(x) else eqx.error_if(on, jnp.any(bad(x)), msg)
 
 
-def _setup(model, params0, x, y, sigma, free, transforms):
-    """Validate the inputs of :func:`fit`; return the objective, the free leaves and names."""
+def _setup(model, params0, x, y, sigma, free, transforms, check: "_Checks | None" = None):
+    """Validate the inputs of :func:`fit`; return the objective, the free leaves and names,
+    and the degrees of freedom. Value checks go through ``check`` (default: raise)."""
+    check = _Checks(throw=True) if check is None else check
+    throw = check.throw
     # --- data and weights
     y_leaves, y_def = jax.tree_util.tree_flatten(y)
     if not y_leaves:
@@ -420,7 +453,10 @@ def _setup(model, params0, x, y, sigma, free, transforms):
         name = f"y{jax.tree_util.keystr(path)}"
         if jnp.iscomplexobj(jnp.asarray(leaf)):
             raise ValueError(f"`{name}` is complex; fit real and imaginary parts as two sets.")
-        y_arrays.append(check_finite(as_real(leaf, name), name))
+        arr = as_real(leaf, name)
+        y_arrays.append(
+            check_finite(arr, name) if throw else check(arr, lambda a: ~jnp.isfinite(a), "")
+        )
     n_data = sum(int(np.prod(a.shape)) for a in y_arrays)
 
     sigma_arrays = None
@@ -441,10 +477,10 @@ def _setup(model, params0, x, y, sigma, free, transforms):
                 raise ValueError(
                     f"`sigma` of shape {s.shape} does not broadcast to data of shape {arr.shape}."
                 ) from None
-            s = check_finite(s, "sigma")
-            token = _check_value(jnp.all(s > 0), "`sigma` must be > 0 everywhere.")
-            if token is not None:
-                s = eqx.error_if(s, ~token, "`sigma` must be > 0 everywhere.")
+            if throw:
+                s = check_positive(s, "sigma")
+            else:
+                s = check(s, lambda a: ~jnp.isfinite(a) | (a <= 0), "")
             sigma_arrays.append(s)
 
     # --- which leaves are free, their transforms and names
@@ -468,14 +504,25 @@ def _setup(model, params0, x, y, sigma, free, transforms):
                 f"Free parameter {jax.tree_util.keystr(path)} has dtype {arr.dtype}; only real "
                 "floating-point leaves can be fitted (mark it fixed with `free`)."
             )
-        u = t.to_unconstrained(arr)
+        where = jax.tree_util.keystr(path) or "params0"
+        if isinstance(t, Bounded):
+            bounds = jnp.stack(jnp.broadcast_arrays(t.lower, t.upper))
+            msg = (
+                f"The Bounded transform of {where} needs finite bounds with lower < upper "
+                "(for a one-sided bound use Positive)."
+            )
+            arr = check(bounds, lambda b: ~jnp.isfinite(b).all(0) | (b[0] >= b[1]), msg, on=arr)
+        u = jax.eval_shape(t.to_unconstrained, arr)
+        if u.shape != arr.shape:
+            raise ValueError(
+                f"The transform {type(t).__name__} of {where} maps a parameter of shape "
+                f"{arr.shape} to shape {u.shape}; its arrays must broadcast to the parameter."
+            )
         msg = (
-            f"Initial value of {jax.tree_util.keystr(path)} lies outside the domain of its "
+            f"Initial value of {where} is NaN or inf, or lies outside the domain of its "
             f"transform {t!r}."
         )
-        token = _check_value(jnp.all(jnp.isfinite(u)), msg)
-        if token is not None:
-            arr = eqx.error_if(arr, ~token, msg)
+        arr = check(t.to_unconstrained(arr), lambda v: ~jnp.isfinite(v), msg, on=arr)
         free0.append(arr)
         tx.append(t)
         names.extend(_element_names(path, arr.shape))
@@ -505,12 +552,42 @@ def _setup(model, params0, x, y, sigma, free, transforms):
         x=x,
         y=y_arrays,
         sigma=sigma_arrays,
-        leaves=leaves,
+        leaves=[None if m else leaf for m, leaf in zip(mask, leaves, strict=True)],
         transforms=tx,
         mask=mask,
         treedef=treedef,
     )
     return obj, free0, tuple(names), dof
+
+
+def _check_options(model, optimizer, max_steps, rtol, atol, hessian, throw) -> tuple:
+    """The options of :func:`fit`, checked now (a traced tolerance at run time); returns
+    ``(rtol, atol)``, Python numbers unchanged (they stay compile-time constants)."""
+    if not callable(model):
+        raise ValueError(f"`model` must be callable; got {type(model).__name__}.")
+    if optimizer is not None and not (
+        callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))
+    ):
+        raise ValueError(
+            f"`optimizer` must be an optax GradientTransformation; got {type(optimizer).__name__}."
+        )
+    ok = isinstance(max_steps, int | np.integer) and not isinstance(max_steps, bool)
+    if not ok or max_steps < 1:
+        raise ValueError(f"`max_steps` must be a positive int; got {max_steps!r}.")
+    for flag, name in ((hessian, "hessian"), (throw, "throw")):
+        if not isinstance(flag, bool | np.bool_):
+            raise ValueError(f"`{name}` must be a bool; got {flag!r}.")
+    tols = []
+    for tol, name in ((rtol, "rtol"), (atol, "atol")):
+        if isinstance(tol, bool) or not eqx.is_array_like(tol) or jnp.ndim(tol) != 0:
+            raise ValueError(f"`{name}` must be a real scalar; got {tol!r}.")
+        if isinstance(tol, int | float | np.number):
+            if not (math.isfinite(tol) and tol >= 0):
+                raise ValueError(f"`{name}` must be finite and >= 0; got {tol!r}.")
+            tols.append(tol)
+        else:
+            tols.append(check_positive(as_real(tol, name), name, strict=False))
+    return tuple(tols)
 
 
 def fit(
@@ -578,6 +655,18 @@ def fit(
 
     **Returns:** a :class:`FitResult`.
 
+    **Checks.** Structure is checked eagerly, always (``ValueError`` naming the argument):
+    ``model`` callable, ``y`` real and shaped like ``model(params0, x)``, ``sigma``
+    broadcastable to it, more data points than free parameters, free leaves floating,
+    transforms' arrays broadcastable to their parameters, ``max_steps`` a positive int,
+    ``rtol``/``atol`` finite and ``>= 0``, ``optimizer`` an optax transformation.
+    Values are checked for NaN/inf in ``y`` and ``sigma``, ``sigma <= 0``, Bounded
+    transforms without finite ``lower < upper``, and initial values outside their
+    transform's domain: with ``throw=True`` as a ``ValueError`` now for concrete values
+    and an ``eqx.error_if`` for traced ones (so a ``jit``/``vmap`` call is refused too);
+    with ``throw=False`` as the result ``FitResults.invalid_input`` with NaN outputs, for
+    that fit only (one bad data set in a ``vmap`` of fits does not stop the others).
+
     The error bars are meaningful when the model is right, the noise is Gaussian with the
     given ``sigma`` (or one common unknown ``sigma``), and chi2 is close to quadratic
     within the error bars (small relative errors, no parameter at a bound). Otherwise use
@@ -594,15 +683,27 @@ def fit(
     print(res.summary())
     ```
     """
-    obj, free0, names, dof = _setup(model, params0, x, y, sigma, free, transforms)
+    rtol, atol = _check_options(model, optimizer, max_steps, rtol, atol, hessian, throw)
+    check = _Checks(throw=bool(throw))
+    obj, free0, names, dof = _setup(model, params0, x, y, sigma, free, transforms, check)
     n_data, n_free = dof + len(names), len(names)
     rows = 0 if hessian else min(n_data, _ROWS_PER_BATCH)  # one-hot cotangents per batch
     itemsize = obj.y[0].dtype.itemsize
     check_fits(itemsize * n_data * (3 * n_free + rows), "the fit's Jacobian")
+    check_fits(itemsize * (int(max_steps) + 1), f"the fit's loss history (max_steps={max_steps})")
     optimizer = _default_optimizer() if optimizer is None else optimizer
     try:
         out = _run(
-            obj, free0, optimizer, int(max_steps), rtol, atol, bool(hessian), dof, sigma is not None
+            obj,
+            free0,
+            optimizer,
+            int(max_steps),
+            rtol,
+            atol,
+            bool(hessian),
+            dof,
+            sigma is not None,
+            check.invalid,
         )
     except TypeError as e:
         if hessian and "forward-mode" in str(e):

@@ -6,7 +6,9 @@ padded to a fixed shape, sharded over the local devices (a 1-D ``jax.sharding.Me
 evaluated by one compiled function (compiled once, reused for every chunk) that
 *cache-blocks* the points on each device with ``jax.lax.map(vmap(fn),
 batch_size=block_size)``, and copied to host NumPy. Finished chunks can be written to a
-checkpoint directory so that an interrupted sweep resumes where it stopped.
+checkpoint directory so that an interrupted sweep resumes where it stopped. A bad point (a
+NaN/inf output, a kernel that raises there) is named in an error or, with ``throw=False``,
+flagged in ``SweepResult.status`` while every other point keeps its numbers.
 
 ``jaxspin._batching`` maps a kernel over the leading axes of arrays inside one ``jit``;
 this module is the host-level layer above it: chunks, devices, files, progress.
@@ -34,7 +36,14 @@ from ._batching import DEFAULT_BLOCK_SIZE
 from ._memory import available_memory_bytes, check_fits, format_bytes
 from ._progress import Progress
 from ._sweep_checkpoint import Checkpoint, barrier
-from ._sweep_result import SweepResult, check_units, output_names
+from ._sweep_result import (
+    POINT_NONFINITE,
+    POINT_OK,
+    POINT_RAISED,
+    SweepResult,
+    check_units,
+    output_names,
+)
 
 
 _log = logging.getLogger("jaxspin.sweep")
@@ -89,6 +98,11 @@ def _as_grid(grid: Mapping[str, ArrayLike], product: bool) -> _Grid:
         if not isinstance(name, str) or not name:
             raise ValueError(
                 f"`grid` keys must be non-empty str (fn's argument names); got {name!r}."
+            )
+        if isinstance(value, jax.core.Tracer):
+            raise ValueError(
+                f"`grid[{name!r}]` is traced: sweep is a host-level loop over chunks and "
+                "cannot run inside jit/vmap/grad. Call it outside, or vmap the kernel instead."
             )
         arr = np.asarray(value)
         if arr.ndim != 1:
@@ -145,7 +159,14 @@ def _trace(point: Callable, grid: _Grid) -> tuple[PyTree[jax.ShapeDtypeStruct], 
     jaxpr text (which includes Python constants bound by partial/closure at full precision)
     and the bytes of the arrays it closes over."""
     args = [jax.ShapeDtypeStruct((), c.dtype) for c in grid.coords]
-    closed, out = jax.make_jaxpr(point, return_shape=True)(*args)
+    try:
+        closed, out = jax.make_jaxpr(point, return_shape=True)(*args)
+    except TypeError as e:
+        e.add_note(
+            f"While tracing the sweep's `fn` at one point: it is called as fn(**point) with "
+            f"the grid's names {list(grid.names)}, each a 0-d array."
+        )
+        raise
     text = re.sub(r"0x[0-9a-fA-F]+", "0x", str(closed))  # no object addresses
     h = hashlib.sha256(text.encode())
     for const in closed.consts:
@@ -182,7 +203,8 @@ def _host_device() -> jax.Device | None:
 
 
 def _check_positive(value: int | None, name: str) -> None:
-    if value is not None and (not isinstance(value, int | np.integer) or value < 1):
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 1
+    if value is not None and not ok:
         raise ValueError(f"`{name}` must be a positive int or None; got {value!r}.")
 
 
@@ -225,6 +247,7 @@ def sweep(
     progress: bool = True,
     desc: str = "sweep",
     on_chunk: Callable[[int, int], None] | None = None,
+    throw: bool = True,
 ) -> SweepResult:
     """Evaluate a single-point kernel over a parameter grid, in chunks, on all local devices.
 
@@ -250,25 +273,56 @@ def sweep(
             as ``lax.map(vmap(fn), batch_size=block_size)``, so intermediates of only one
             block are live at a time. Default 256 on CPU (2-3x faster than one big
             ``vmap``, see ``benchmarks/sweep.py``), and one ``vmap`` over the whole share
-            on GPU/TPU; pass a smaller value if a chunk's intermediates do not fit.
+            on GPU/TPU; pass a smaller value if a chunk's intermediates do not fit. When
+            resuming, the checkpoint's block size is used.
         checkpoint: a directory. Each finished chunk is written there (atomically: a
             temporary file, then ``os.replace``), with a ``manifest.json`` describing the
             sweep. Rerunning the same sweep loads the finished chunks instead of
             recomputing them; a sweep that differs from the manifest (grid values, chunk
-            size, outputs, or the traced computation of ``fn`` including bound constants)
-            raises ``ValueError`` naming what differs.
+            or block size, device platform, outputs, or the traced computation of ``fn``
+            including bound constants) raises ``ValueError`` naming what differs (so does
+            a directory written by a jaxspin older than the chunk checksums). Each chunk
+            file holds its index, the sweep it belongs to and a sha256 of its arrays,
+            checked when it is loaded: a damaged, renamed or foreign chunk file raises
+            ``ValueError`` naming the file; delete it and the chunk is recomputed. The
+            directory is locked (``flock`` on ``process-<p>.lock``, non-blocking) for the
+            whole call: a second sweep on it, in this or another process, raises
+            ``RuntimeError`` naming the holder's pid; the lock goes when its process ends,
+            even by SIGKILL. On a network file system the lock holds between hosts only
+            where ``flock`` is honoured there (Linux NFSv4 clients emulate it with POSIX
+            locks; mounted with ``local_lock=flock`` or ``all`` it holds per host only);
+            where ``flock`` fails the sweep logs a warning and goes on unlocked.
         devices: the devices each chunk is sharded over. Default: ``jax.local_devices()``.
         progress: show a progress bar (:class:`jaxspin._progress.Progress`) on stderr.
         desc: label of the progress bar and of error messages.
         on_chunk: called as ``on_chunk(index, n_chunks)`` after each chunk computed in this
             call has been stored (not for chunks loaded from a checkpoint).
+        throw: what a bad point does. A point is bad when a floating output of ``fn``
+            holds NaN or inf there, or when ``fn`` raises at run time there
+            (``eqx.error_if``, an exception in a host callback). ``True`` (default):
+            raise, naming the point's coordinates: ``FloatingPointError`` for NaN/inf, the
+            kernel's own ``JaxRuntimeError`` with a note for a raise (finding the point
+            costs up to one more evaluation of its chunk); chunks finished before it stay
+            in ``checkpoint``. A kernel whose NaN/inf are expected (a divergence it means to
+            show) needs ``throw=False``. ``False``: the sweep goes on and
+            :attr:`SweepResult.status` says which points failed and how; a NaN/inf point
+            keeps the values the kernel computed, a raising point gets NaN in its floating
+            outputs (-1 in integer ones, the maximum in unsigned ones, ``False`` in
+            booleans). Every other point has the bits of a sweep without bad points
+            (tested): a chunk in which ``fn`` raised is recomputed block by block with the
+            same block size, and a failing block point by point, then as a block again
+            with the raising points replaced by a good one.
 
     Returns:
         A :class:`SweepResult`: ``values`` has ``fn``'s output structure with NumPy leaves
-        of shape ``grid shape + leaf shape``; ``coords``, ``dims`` and ``units`` label it.
+        of shape ``grid shape + leaf shape``; ``coords``, ``dims`` and ``units`` label it;
+        ``status`` holds an ``int8`` code per point (``0`` fine, ``1`` NaN/inf output,
+        ``2`` the kernel raised).
 
     Raises:
-        ValueError: bad ``fn``, ``grid`` or options, or a mismatching checkpoint.
+        ValueError: bad ``fn``, ``grid`` or options, or a mismatching or damaged checkpoint.
+        RuntimeError: ``checkpoint`` is in use by another sweep.
+        FloatingPointError: ``throw=True`` and ``fn`` returned NaN or inf at a point.
         jaxspin.MemoryBudgetError: the outputs do not fit in host RAM, or one chunk does
             not fit on a device; the message gives the size.
 
@@ -277,10 +331,11 @@ def sweep(
     resumed sweeps agree bit for bit (tested) as long as the block size is the same, which
     it is whenever ``chunk_size / len(devices) >= block_size``.
 
-    Memory: the full output lives in host RAM (checked with ``check_fits`` before any
-    work). A device holds one chunk's inputs and outputs (two on GPU/TPU, where the next
-    chunk is computed while the previous one is copied to host and written) plus one
-    block's intermediates; this is checked from the compiled chunk's memory analysis.
+    Memory: the full output and its status codes (1 byte per point) live in host RAM
+    (checked with ``check_fits`` before any work). A device holds one chunk's inputs and
+    outputs (two on GPU/TPU, where the next chunk is computed while the previous one is
+    copied to host and written) plus one block's intermediates; this is checked from the
+    compiled chunk's memory analysis.
 
     Multi-host: with ``jax.process_count() > 1`` (each host started the same script and
     called ``jax.distributed.initialize(coordinator_address, num_processes, process_id)``
@@ -288,9 +343,10 @@ def sweep(
     ``p`` computes chunks ``i`` with ``i % process_count == p`` on its local devices and
     writes them there; after a barrier (JAX's ``multihost_utils.sync_global_devices``)
     every process assembles the full result from the files, identical bit for bit to a
-    one-process sweep (tested with two ``jax.distributed`` processes on CPU). If a host
-    dies, the others do not wait for ever: on CPU the barrier fails at once (gloo), and the
-    distributed service ends every survivor once the dead host's heartbeats stop
+    one-process sweep (tested with two ``jax.distributed`` processes on CPU). Each process
+    locks its own ``process-<p>.lock``, so a second launch of the same run is refused. If
+    a host dies, the others do not wait for ever: on CPU the barrier fails at once (gloo),
+    and the distributed service ends every survivor once the dead host's heartbeats stop
     (``heartbeat_timeout_seconds`` of ``jax.distributed.initialize``, default 100 s).
     Relaunch all of them and the sweep computes only the chunks not on disk.
 
@@ -305,7 +361,14 @@ def sweep(
     """
     if not callable(fn):
         raise ValueError(f"`fn` must be callable; got {type(fn).__name__}.")
-    g = _as_grid(grid, product)
+    for flag, name in ((product, "product"), (throw, "throw")):
+        if not isinstance(flag, bool | np.bool_):
+            raise ValueError(f"`{name}` must be a bool; got {flag!r}.")
+    if not isinstance(desc, str):
+        raise ValueError(f"`desc` must be a str; got {type(desc).__name__}.")
+    if on_chunk is not None and not callable(on_chunk):
+        raise ValueError(f"`on_chunk` must be callable or None; got {type(on_chunk).__name__}.")
+    g = _as_grid(grid, bool(product))
     devices = _check_devices(devices)
     _check_positive(chunk_size, "chunk_size")
     _check_positive(block_size, "block_size")
@@ -328,85 +391,134 @@ def sweep(
     n = g.size
     out_bytes_per_point = sum(math.prod(s.shape) * s.dtype.itemsize for s in leaves)
     check_fits(
-        n * out_bytes_per_point,
-        f"The output of sweep '{desc}' ({n} points x {format_bytes(out_bytes_per_point)})",
+        n * (out_bytes_per_point + 1),
+        f"The output of sweep '{desc}' ({n} points x {format_bytes(out_bytes_per_point)}, "
+        "+ 1 B status)",
         device=_host_device(),
     )
-    if block_size is None and devices[0].platform == "cpu":
-        block_size = _CPU_BLOCK
+    platform = devices[0].platform
+    default_block = _CPU_BLOCK if platform == "cpu" else None
     bytes_per_point = out_bytes_per_point + sum(c.dtype.itemsize for c in g.coords)
-    default_chunk = _default_chunk(n, bytes_per_point, devices, block_size)
-    chunk = default_chunk if chunk_size is None else min(int(chunk_size), n)
-    ckpt = None if checkpoint is None else Checkpoint(checkpoint)
-    if ckpt is not None:
 
-        def manifest_for(chunk: int) -> dict:
-            return {
-                "fn": _fn_name(fn),
-                "dims": list(g.names),
-                "product": g.product,
-                "grid_shape": list(g.shape),
-                "grid_fingerprint": g.fingerprint(),
-                "chunk_size": chunk,
-                "outputs": {
-                    k: [list(s.shape), s.dtype.name] for k, s in zip(names, leaves, strict=True)
-                },
-                "fn_fingerprint": fn_fingerprint,
-                "jax_version": jax.__version__,
-            }
+    def resolve(disk: dict | None) -> dict:
+        """Chunk and block size (given, else the checkpoint's, else the default) and, with a
+        checkpoint, the manifest of this sweep."""
+        block = block_size
+        if block is None:
+            block = _disk_option(disk, "block_size", default_block)
+        chunk = chunk_size
+        if chunk is None:
+            chunk = _disk_option(disk, "chunk_size", None)
+        if chunk is None:
+            chunk = _default_chunk(n, bytes_per_point, devices, block)
+        return {
+            "fn": _fn_name(fn),
+            "dims": list(g.names),
+            "product": g.product,
+            "grid_shape": list(g.shape),
+            "grid_fingerprint": g.fingerprint(),
+            "chunk_size": min(int(chunk), n),
+            "block_size": None if block is None else int(block),
+            "platform": platform,
+            "outputs": {
+                k: [list(s.shape), s.dtype.name] for k, s in zip(names, leaves, strict=True)
+            },
+            "fn_fingerprint": fn_fingerprint,
+            "jax_version": jax.__version__,
+        }
 
-        given = None if chunk_size is None else chunk
-        chunk = ckpt.open(
-            manifest_for, given, default_chunk, process=process, n_processes=n_processes
-        )
-    n_chunks = -(-n // chunk)
+    with contextlib.ExitStack() as stack:
+        ckpt = None
+        if checkpoint is None:
+            chosen = resolve(None)
+        else:
+            ckpt = stack.enter_context(Checkpoint(checkpoint))
+            chosen = ckpt.open(resolve, process=process, n_processes=n_processes)
+        chunk, block_size = chosen["chunk_size"], chosen["block_size"]
+        n_chunks = -(-n // chunk)
 
-    def bounds(i: int) -> tuple[int, int]:
-        return i * chunk, min((i + 1) * chunk, n)
+        def bounds(i: int) -> tuple[int, int]:
+            return i * chunk, min((i + 1) * chunk, n)
 
-    out = [np.empty((n, *s.shape), s.dtype) for s in leaves]
+        out = [np.empty((n, *s.shape), s.dtype) for s in leaves]
+        status = np.zeros(n, np.int8)
 
-    def load(i: int) -> None:
-        assert ckpt is not None
-        start, stop = bounds(i)
-        expected = [((stop - start, *s.shape), s.dtype) for s in leaves]
-        for o, a in zip(out, ckpt.read(i, expected), strict=True):
-            o[start:stop] = a
+        def load(i: int) -> None:
+            assert ckpt is not None
+            start, stop = bounds(i)
+            expected = [((stop - start, *s.shape), s.dtype) for s in leaves]
+            arrays, codes = ckpt.read(i, expected)
+            if throw and codes.any():
+                first = start + int(np.flatnonzero(codes)[0])
+                raise ValueError(
+                    f"Checkpoint file {ckpt.directory / f'chunk_{i:07d}.npz'} holds "
+                    f"{int(np.count_nonzero(codes))} failed point(s) of a `throw=False` run, "
+                    f"the first at {_describe(g, first)}. Pass `throw=False` to load them "
+                    "(NaN, with `status`), or delete the file to recompute that chunk."
+                )
+            for o, a in zip(out, arrays, strict=True):
+                o[start:stop] = a
+            status[start:stop] = codes
 
-    mine = [i for i in range(n_chunks) if i % n_processes == process]
-    done = set() if ckpt is None else ckpt.finished(n_chunks)
-    for i in mine:
-        if i in done:
-            load(i)
-    todo = [i for i in mine if i not in done]
-    if todo:
-        _run_chunks(
-            point,
-            g,
-            todo,
-            bounds,
-            out,
-            ckpt,
-            devices,
-            block_size,
-            chunk=chunk,
-            n_chunks=n_chunks,
-            total=sum(stop - start for start, stop in map(bounds, mine)),
-            progress=progress,
-            desc=desc if n_processes == 1 else f"{desc} [process {process}/{n_processes}]",
-            on_chunk=on_chunk,
-        )
-    if n_processes > 1:  # then everyone assembles the chunks the others wrote
-        barrier("jaxspin.sweep: chunks")
-        for i in range(n_chunks):
-            if i % n_processes != process:
+        mine = [i for i in range(n_chunks) if i % n_processes == process]
+        done = set() if ckpt is None else ckpt.finished(n_chunks)
+        for i in mine:
+            if i in done:
                 load(i)
+        todo = [i for i in mine if i not in done]
+        if todo:
+            _run_chunks(
+                point,
+                g,
+                todo,
+                bounds,
+                out,
+                ckpt,
+                devices,
+                block_size,
+                chunk=chunk,
+                n_chunks=n_chunks,
+                total=sum(stop - start for start, stop in map(bounds, mine)),
+                progress=progress,
+                desc=desc if n_processes == 1 else f"{desc} [process {process}/{n_processes}]",
+                on_chunk=on_chunk,
+                status=status,
+                throw=bool(throw),
+                leaves=leaves,
+                names=names,
+            )
+        if n_processes > 1:  # then everyone assembles the chunks the others wrote
+            barrier("jaxspin.sweep: chunks")
+            for i in range(n_chunks):
+                if i % n_processes != process:
+                    load(i)
 
     values = jax.tree.unflatten(
         treedef, [o.reshape(g.shape + s.shape) for o, s in zip(out, leaves, strict=True)]
     )
     coords = dict(zip(g.names, g.coords, strict=True))
-    return SweepResult(g.dims, coords, values, units, _fn_name(fn))
+    return SweepResult(g.dims, coords, values, units, _fn_name(fn), status.reshape(g.shape))
+
+
+def _disk_option(disk: dict | None, key: str, default: int | None) -> int | None:
+    """An option from the manifest on disk when it is a valid one (a positive int, or None
+    for ``block_size``); otherwise ``default`` (the manifest check then names the clash)."""
+    if disk is None or key not in disk:
+        return default
+    value = disk[key]
+    if value is None and key == "block_size":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    return default
+
+
+def _describe(g: _Grid, flat: int) -> str:
+    """A point in words: its coordinates, flat index and (product grid) grid index."""
+    values = [c[0].item() for c in g.points(np.array([flat]))]
+    where = ", ".join(f"{name}={v!r}" for name, v in zip(g.names, values, strict=True))
+    index = f", grid index {tuple(int(k) for k in np.unravel_index(flat, g.shape))}"
+    return f"{where} (flat index {flat}{index if g.product else ''})"
 
 
 def _lower(
@@ -451,10 +563,15 @@ def _run_chunks(
     progress: bool,
     desc: str,
     on_chunk: Callable[[int, int], None] | None,
+    status: np.ndarray,
+    throw: bool,
+    leaves: list[jax.ShapeDtypeStruct],
+    names: tuple[str, ...],
 ) -> None:
-    """Compute chunks ``todo`` into ``out`` (and ``ckpt``) with one compiled function for
-    all of them (on accelerators chunk ``i + 1`` is dispatched before chunk ``i`` is
-    copied to host)."""
+    """Compute chunks ``todo`` into ``out``, ``status`` (and ``ckpt``) with one compiled
+    function for all of them (on accelerators chunk ``i + 1`` is dispatched before chunk
+    ``i`` is copied to host). A chunk in which the kernel raised is handed to
+    :class:`_Isolate`; NaN/inf outputs are found on the host, point by point."""
     depth = _chunks_in_flight(devices[0].platform)
     t0 = time.perf_counter()
     lowered, sharding, block, padded = _lower(point, g, devices, chunk, block_size)
@@ -467,34 +584,57 @@ def _run_chunks(
         f"One chunk of sweep '{desc}' ({padded} points, "
         f"{block} per block on each of {len(devices)} device(s))",
     )
+    isolate = _Isolate(point, g, devices[0], block, leaves, desc, throw)
 
     def where(i: int) -> str:
         start, stop = bounds(i)
         return f"in chunk {i} (flat points {start}..{stop - 1}) of sweep '{desc}'"
 
-    def launch(i: int) -> list[jax.Array]:
+    def launch(i: int) -> list[jax.Array] | Exception:
         start, stop = bounds(i)
         # Padding repeats the chunk's last point: a valid input, never NaN or 0/0.
         flat = np.minimum(np.arange(start, start + padded), stop - 1)
         args = [jax.device_put(x.reshape(len(devices), -1), sharding) for x in g.points(flat)]
         with _note(where(i)):
-            return jax.tree.leaves(compiled(*args))
+            return _kernel_error_or(lambda: jax.tree.leaves(compiled(*args)))
 
-    def store(i: int, results: list[jax.Array]) -> None:
+    def store(i: int, results: list[jax.Array] | Exception) -> None:
         start, stop = bounds(i)
-        with _note(where(i)):
-            host = [np.asarray(r).reshape(-1, *r.shape[2:])[: stop - start] for r in results]
+        if not isinstance(results, Exception):
+            with _note(where(i)):
+                results = _kernel_error_or(
+                    lambda: [
+                        np.asarray(r).reshape(-1, *r.shape[2:])[: stop - start] for r in results
+                    ]
+                )
+        if isinstance(results, Exception):
+            host, codes = isolate(start, stop, results)
+        else:
+            host, codes = results, np.zeros(stop - start, np.int8)
+        bad = (codes == POINT_OK) & _nonfinite(host)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            if throw:
+                which = [n for n, h in zip(names, host, strict=True) if _nonfinite([h])[first]]
+                raise FloatingPointError(
+                    f"`fn` returned NaN or inf at {int(bad.sum())} of {stop - start} points "
+                    f"{where(i)}; the first is {_describe(g, start + first)}, in output(s) "
+                    f"{which}. If NaN/inf are expected there, pass `throw=False`: such points "
+                    "are then kept and flagged (`status == 1`) and the sweep goes on."
+                )
+            codes[bad] = POINT_NONFINITE  # the values stay as the kernel computed them
         for o, h in zip(out, host, strict=True):
             o[start:stop] = h
+        status[start:stop] = codes
         if ckpt is not None:
-            ckpt.write(i, host)
+            ckpt.write(i, host, codes)
 
     done_before = total - sum(stop - start for start, stop in map(bounds, todo))
     computed = 0
     with Progress(total, desc, "points", enabled=progress, initial=done_before) as bar:
         t0 = time.perf_counter()
 
-        def finish(i: int, results: list[jax.Array]) -> None:
+        def finish(i: int, results: list[jax.Array] | Exception) -> None:
             nonlocal computed
             store(i, results)
             start, stop = bounds(i)
@@ -523,9 +663,144 @@ def _run_chunks(
     )
 
 
+def _is_kernel_error(e: Exception) -> bool:
+    """A run-time error raised by the kernel at some point (``eqx.error_if``, an exception
+    in a host callback), as opposed to a failure of the device or the runtime."""
+    text = str(e)
+    return "EquinoxRuntimeError" in text or "callback" in text.lower()
+
+
+def _kernel_error_or(compute: Callable[[], Any]) -> Any:
+    """``compute()``, or the kernel's run-time error (returned, not raised)."""
+    try:
+        return compute()
+    except jax.errors.JaxRuntimeError as e:
+        if not _is_kernel_error(e):
+            raise
+        return e
+
+
+def _nonfinite(host: list[np.ndarray]) -> np.ndarray:
+    """Per point: does any floating output hold NaN or inf?"""
+    bad = np.zeros(len(host[0]), bool)
+    for h in host:
+        if h.dtype.kind in "fc":
+            bad |= ~np.isfinite(h.reshape(len(h), -1)).all(axis=1)
+    return bad
+
+
+def _fill_value(dtype: np.dtype) -> Any:
+    """The output of a point where the kernel raised: NaN, -1 (unsigned: max), False."""
+    if dtype.kind in "fc":
+        return np.nan
+    if dtype.kind == "u":
+        return np.iinfo(dtype).max
+    return False if dtype.kind == "b" else -1
+
+
+class _Isolate:
+    """Recompute a chunk in which the kernel raised, to find the points where it raises.
+
+    Block by block, with a program of one block of the chunk's block size on one device
+    (the same ``lax.map(vmap(fn))`` code, so the same bits); a failing block point by
+    point (a program of one point), then once more as a block with the failing points
+    replaced by a good one of the block, so that the good points again get the bits of the
+    chunk program. ``throw=True``: raise the first failing point's error, with a note
+    naming it. Compiled on first use (a chunk that fails)."""
+
+    def __init__(self, point, g, device, block, leaves, desc, throw):
+        self.point, self.g, self.device, self.block = point, g, device, block
+        self.leaves, self.desc, self.throw = leaves, desc, throw
+        self.programs: dict[int, tuple[Any, NamedSharding]] = {}
+
+    def run(self, flat: np.ndarray, width: int) -> list[np.ndarray] | Exception:
+        """The outputs at flat grid indices ``flat`` (at most ``width``, padded with the
+        last one) from a program of ``width`` points, or the kernel's error."""
+        if width not in self.programs:
+            lowered, sharding, _, _ = _lower(self.point, self.g, [self.device], width, width)
+            self.programs[width] = (lowered.compile(), sharding)
+        compiled, sharding = self.programs[width]
+        padded = np.concatenate([flat, np.full(width - len(flat), flat[-1])])
+        args = [jax.device_put(x.reshape(1, -1), sharding) for x in self.g.points(padded)]
+
+        def compute():
+            outs = jax.tree.leaves(compiled(*args))
+            return [np.asarray(r).reshape(-1, *r.shape[2:])[: len(flat)] for r in outs]
+
+        return _kernel_error_or(compute)
+
+    def __call__(
+        self, start: int, stop: int, error: Exception
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        # JAX logs every failed host callback with its traceback: once (for the chunk) is
+        # enough, not once per block and point recomputed here.
+        callback_log = logging.getLogger("jax._src.callback")
+        level = callback_log.level
+        callback_log.setLevel(logging.CRITICAL)
+        try:
+            return self._isolate(start, stop, error)
+        finally:
+            callback_log.setLevel(level)
+
+    def _isolate(self, start, stop, error):
+        m = stop - start
+        host = [np.empty((m, *s.shape), s.dtype) for s in self.leaves]
+        codes = np.zeros(m, np.int8)
+        for b0 in range(0, m, self.block):
+            pos = np.arange(b0, min(b0 + self.block, m))
+            res = self.run(start + pos, self.block)
+            if isinstance(res, Exception):
+                res = self._block_by_points(start, pos, codes)
+            for h, r in zip(host, res, strict=True):
+                h[pos] = r
+        if not codes.any():
+            _log.warning(
+                "sweep %r: the kernel raised in flat points %d..%d, but no point raises when "
+                "they are recomputed block by block; using the recomputed values. The error "
+                "was: %s",
+                self.desc,
+                start,
+                stop - 1,
+                str(error).splitlines()[0] if str(error) else type(error).__name__,
+            )
+        return host, codes
+
+    def _block_by_points(self, start, pos, codes) -> list[np.ndarray]:
+        singles, good = {}, []
+        for p in pos:
+            res = self.run(np.array([start + p]), 1)
+            if not isinstance(res, Exception):
+                singles[p] = res
+                good.append(p)
+            else:
+                if self.throw:
+                    res.add_note(
+                        f"`fn` raised this at {_describe(self.g, start + p)} of sweep "
+                        f"'{self.desc}'. Pass `throw=False` to get NaN and `status == 2` for "
+                        "such points and go on."
+                    )
+                    raise res
+                codes[p] = POINT_RAISED
+        fill = [np.full((len(pos), *s.shape), _fill_value(s.dtype), s.dtype) for s in self.leaves]
+        if not good:
+            return fill
+        flat = np.where(codes[pos] == POINT_RAISED, start + good[0], start + pos)
+        again = self.run(flat, self.block)
+        ok = codes[pos] != POINT_RAISED
+        for k, f in enumerate(fill):
+            if isinstance(again, Exception):  # not reproducible as a block: one-point values
+                for j, p in enumerate(pos):
+                    if ok[j]:
+                        f[j] = singles[p][k][0]
+            else:
+                f[ok] = again[k][ok]
+        return fill
+
+
 @contextlib.contextmanager
 def _note(text: str):
-    """Add where it happened to a run-time error of the kernel (e.g. ``eqx.error_if``)."""
+    """Add where it happened to a run-time error of the device or runtime (the kernel's own
+    errors, ``eqx.error_if``, are located point by point instead)."""
     try:
         yield
     except jax.errors.JaxRuntimeError as e:

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._inputs import as_real, is_concrete
+from ._inputs import as_real, concretely, is_concrete
 
 
 class AbstractTransform(eqx.Module):
@@ -63,26 +63,40 @@ class Positive(AbstractTransform):
 class Bounded(AbstractTransform):
     """``lower < p < upper`` through ``p = lower + (upper - lower) * sigmoid(u)``.
 
-    ``lower`` and ``upper`` are arrays broadcastable against the parameter (traced, so a
-    bound may itself be a traced value). The bounds are open: an initial value on a bound
-    is rejected.
+    ``lower`` and ``upper`` are real arrays broadcastable against the parameter (traced,
+    so a bound may itself be a traced value). The bounds are open: an initial value on a
+    bound is rejected. They must be finite with ``lower < upper`` (for a one-sided bound use
+    :class:`Positive`, shifted in the model): concrete bounds are checked here
+    (``ValueError``), traced ones by :func:`jaxspin.fit`; where they are not,
+    ``to_unconstrained`` is NaN (outside the domain) for every value.
     """
 
     lower: Float[Array, "..."] = eqx.field(converter=lambda v: as_real(v, "lower"))
     upper: Float[Array, "..."] = eqx.field(converter=lambda v: as_real(v, "upper"))
 
     def __check_init__(self):
-        if is_concrete(self.lower) and is_concrete(self.upper):
-            if not bool(jnp.all(self.lower < self.upper)):
-                raise ValueError(
-                    f"Bounded needs lower < upper; got lower={self.lower}, upper={self.upper}."
-                )
+        try:
+            jnp.broadcast_shapes(jnp.shape(self.lower), jnp.shape(self.upper))
+        except ValueError:
+            raise ValueError(
+                f"Bounded: `lower` of shape {jnp.shape(self.lower)} and `upper` of shape "
+                f"{jnp.shape(self.upper)} do not broadcast together."
+            ) from None
+        if not (is_concrete(self.lower) and is_concrete(self.upper)):
+            return  # traced bounds: checked by fit
+        hi = self.upper
+        bad = lambda lo: ~jnp.all(jnp.isfinite(lo) & jnp.isfinite(hi) & (lo < hi))
+        if concretely(self.lower, bad):
+            raise ValueError(
+                "Bounded needs finite bounds with lower < upper; got "
+                f"lower={self.lower}, upper={self.upper}."
+            )
 
     def to_physical(self, u):
         return self.lower + (self.upper - self.lower) * jax.nn.sigmoid(u)
 
     def to_unconstrained(self, p):
         t = (p - self.lower) / (self.upper - self.lower)
-        inside = (t > 0) & (t < 1)
+        inside = (t > 0) & (t < 1) & (self.lower < self.upper)
         t = jnp.where(inside, t, 0.5)
         return jnp.where(inside, jnp.log(t) - jnp.log1p(-t), jnp.nan)

@@ -64,3 +64,52 @@ def test_bad_output_directory_is_refused_before_any_work(monkeypatch, tmp_path, 
             _cli.main([command, "--out", out])
         assert err.value.code == 2
         assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        ([], "a command is required: figures or bench"),
+        (["nonsense"], "invalid choice: 'nonsense'"),
+        (["figures", "--bogus"], "unrecognized arguments: --bogus"),
+        (["bench", "--quick", "--size", "small"], "unrecognized arguments: --size small"),
+        (["figures", "--only", "danon11", "nope"], "invalid choice: 'nope' (choose from 'danon11'"),
+        (["bench", "--only", "nope"], "invalid choice: 'nope' (choose from 'engine'"),
+        (["figures", "--size", "huge"], "invalid choice: 'huge' (choose from 'small', 'paper')"),
+        (["figures", "--watchdog=-5"], "--watchdog: must be a finite number of seconds >= 0"),
+        (["bench", "--watchdog", "nan"], "--watchdog: must be a finite number of seconds"),
+        (["figures", "--watchdog", "inf"], "--watchdog: must be a finite number of seconds"),
+        (["figures", "--watchdog", "soon"], "--watchdog: not a number of seconds: 'soon'"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_work(monkeypatch, capsys, argv, message):
+    monkeypatch.setattr(_cli, "_load_module", lambda name: pytest.fail("work started"))
+    with pytest.raises(SystemExit) as err:
+        _cli.main(argv)
+    assert err.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_watchdog_environment_is_refused(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(_cli, "_load_module", lambda name: pytest.fail("work started"))
+    for value, message in [("nan", "finite number of seconds"), ("-1", ">= 0"), ("x", "number")]:
+        monkeypatch.setenv("JAXSPIN_WATCHDOG_S", value)
+        with pytest.raises(SystemExit) as err:
+            _cli.main(["figures", "--out", str(tmp_path)])
+        assert err.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_good_arguments_are_accepted(monkeypatch, tmp_path):
+    calls = []
+
+    def make_figures(out_dir, *, size="small", progress=True):
+        calls.append(size)
+        return []
+
+    monkeypatch.setattr(
+        _cli, "_load_module", lambda name: types.SimpleNamespace(make_figures=make_figures)
+    )
+    argv = ["figures", "--only", "danon11", "danon11", "--size", "paper", "--watchdog", "0"]
+    assert _cli.main([*argv, "--out", str(tmp_path / "new" / "dir"), "--quiet"]) == 0
+    assert calls == ["paper"]  # a key given twice runs once

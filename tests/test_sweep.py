@@ -154,8 +154,8 @@ def test_progress_bar(capsys, monkeypatch):
 def test_refuses_output_that_does_not_fit(monkeypatch):
     monkeypatch.setenv("JAXSPIN_MEMORY_LIMIT", "100M")
     big = np.linspace(0.0, 1.0, 10_000)
-    # 1e8 points x (3 + 1) float64 = 2.98 GiB; refused before any chunk is computed.
-    with pytest.raises(MemoryBudgetError, match=r"needs about 2\.98 GiB"):
+    # 1e8 points x ((3 + 1) float64 + 1 status byte) = 3.07 GiB; refused before any chunk.
+    with pytest.raises(MemoryBudgetError, match=r"needs about 3\.07 GiB"):
         sweep(kernel, {"a": big, "b": big}, progress=False, on_chunk=pytest.fail)
 
 
