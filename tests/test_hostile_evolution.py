@@ -1,18 +1,14 @@
 """Hostile input to the time-evolution entry points (jaxspin/_evolve.py).
 
-Every bad-input case is one row of ``CASES`` (the harness of tests/test_hostile_classical.py,
-repeated here): each row runs eagerly and under ``jax.jit``, ``eqx.filter_jit`` and
-``jax.vmap``; by default every row eagerly and in one traced mode, ``-m slow`` adds the
-others. Valid rows prove that good input passes with the right numbers. Then:
+Every bad-input case is one row of ``CASES`` (the harness in tests/hostile.py): each row
+runs eagerly and under ``jax.jit``, ``eqx.filter_jit`` and ``jax.vmap``; by default every
+row eagerly and in one traced mode, ``-m slow`` adds the others. Valid rows prove that good
+input passes with the right numbers. Then:
 ``throw=False`` turns a bad point of a ``vmap`` into NaN with a result code (without
 integrating it), and memory refusals name the size.
 """
 
-from collections.abc import Callable
-from typing import Any, NamedTuple
-
 import diffrax
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -20,62 +16,7 @@ import pytest
 import scipy.linalg
 
 import jaxspin
-
-
-NAN, INF = float("nan"), float("inf")
-TRACED = (eqx.EquinoxRuntimeError, jax.errors.JaxRuntimeError)
-MODES = ("eager", "jit", "filter_jit", "vmap")
-
-
-class Case(NamedTuple):
-    name: str
-    fn: Callable[..., Any]  # fn(*arrays)
-    arrays: tuple  # the array arguments (traced under jit, batched under vmap)
-    error: type | None  # eager exception; None for a valid call
-    match: str = ""  # fragment of the message
-    static: bool = False  # a shape/int/type problem: the same error under jit, no vmap
-    check: Callable[[Any], None] | None = None  # for a valid call: asserts the result
-
-
-def call(mode: str, fn, arrays):
-    """``fn(*arrays)`` in ``mode`` (each traced call wraps ``fn`` afresh: a cached
-    ``jax.jit`` reports run-time errors as ``ValueError`` on its C++ fast path)."""
-    arrays = tuple(jnp.asarray(a) for a in arrays)
-    if mode == "eager":
-        out = fn(*arrays)
-    elif mode == "jit":
-        out = jax.jit(lambda *a: fn(*a))(*arrays)
-    elif mode == "filter_jit":
-        out = eqx.filter_jit(lambda *a: fn(*a))(*arrays)
-    else:
-        out = jax.vmap(fn)(*(jnp.stack([a, a]) for a in arrays))
-        out = jax.tree_util.tree_map(lambda o: o[1], out)
-    return jax.block_until_ready(out)
-
-
-def expect(case: Case, mode: str) -> None:
-    if case.error is None:
-        case.check(call(mode, case.fn, case.arrays))
-        return
-    want = case.error if (mode == "eager" or case.static) else TRACED
-    with pytest.raises(want) as info:
-        call(mode, case.fn, case.arrays)
-    assert case.match in str(info.value), str(info.value)[:2000]
-
-
-def split_modes(cases, traced_by_default, slow_rows=()):
-    """The default run: every row eagerly (except ``slow_rows``), static rows under
-    ``jax.jit`` too (refused while tracing: cheap), and the traced modes named in
-    ``traced_by_default`` (a traced value check means compiling the whole solve); the
-    other modes run with ``-m slow``."""
-    fast, slow = [], []
-    for c in cases:
-        modes = ("eager", "jit") if c.static else MODES
-        pick = ("jit",) if c.static else traced_by_default.get(c.name, ())
-        for m in modes:
-            default = (m == "eager" and c.name not in slow_rows) or m in pick
-            (fast if default else slow).append(pytest.param(c, m, id=f"{c.name}-{m}"))
-    return fast, slow
+from tests.hostile import INF, MODES, NAN, TRACED, Case, expect, split_modes  # noqa: F401
 
 
 def with_entry(a, index, value):

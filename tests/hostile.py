@@ -1,0 +1,73 @@
+"""The table-driven harness of the hostile-input tests (tests/test_hostile_*.py).
+
+A bad-input case is one :class:`Case`: the call, its array arguments, the exception and a
+fragment of its message. :func:`expect` runs it eagerly or under ``jax.jit``,
+``eqx.filter_jit`` or ``jax.vmap`` (the array arguments traced; value errors then surface at
+run time as ``EquinoxRuntimeError``/``JaxRuntimeError``); :func:`split_modes` chooses which
+modes run by default and which only with ``-m slow``.
+"""
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import pytest
+
+
+NAN, INF = float("nan"), float("inf")
+TRACED = (eqx.EquinoxRuntimeError, jax.errors.JaxRuntimeError)
+MODES = ("eager", "jit", "filter_jit", "vmap")
+
+
+class Case(NamedTuple):
+    name: str
+    fn: Callable[..., Any]  # fn(*arrays)
+    arrays: tuple  # the array arguments (traced under jit, batched under vmap)
+    error: type | None  # eager exception; None for a valid call
+    match: str = ""  # fragment of the message
+    static: bool = False  # a shape/int/type problem: the same error under jit, no vmap
+    check: Callable[[Any], None] | None = None  # for a valid call: asserts the result
+
+
+def call(mode: str, fn, arrays):
+    """``fn(*arrays)`` in ``mode``. Each traced call wraps ``fn`` afresh: a second call of a
+    cached ``jax.jit`` takes JAX's C++ fast path, which reports the same run-time error as a
+    ``ValueError`` instead of a ``JaxRuntimeError``."""
+    arrays = tuple(jnp.asarray(a) for a in arrays)
+    if mode == "eager":
+        out = fn(*arrays)
+    elif mode == "jit":
+        out = jax.jit(lambda *a: fn(*a))(*arrays)
+    elif mode == "filter_jit":
+        out = eqx.filter_jit(lambda *a: fn(*a))(*arrays)
+    else:
+        out = jax.vmap(fn)(*(jnp.stack([a, a]) for a in arrays))
+        out = jax.tree_util.tree_map(lambda o: o[1], out)
+    return jax.block_until_ready(out)
+
+
+def expect(case: Case, mode: str) -> None:
+    if case.error is None:
+        case.check(call(mode, case.fn, case.arrays))
+        return
+    want = case.error if (mode == "eager" or case.static) else TRACED
+    with pytest.raises(want) as info:
+        call(mode, case.fn, case.arrays)
+    assert case.match in str(info.value), str(info.value)[:2000]
+
+
+def split_modes(cases, traced_by_default, slow_rows=()):
+    """The default run: every row eagerly (except ``slow_rows``), static rows under
+    ``jax.jit`` too (refused while tracing: cheap), and the traced modes named in
+    ``traced_by_default`` (a traced value check means compiling the whole solve); the
+    other modes run with ``-m slow``."""
+    fast, slow = [], []
+    for c in cases:
+        modes = ("eager", "jit") if c.static else MODES
+        pick = ("jit",) if c.static else traced_by_default.get(c.name, ())
+        for m in modes:
+            default = (m == "eager" and c.name not in slow_rows) or m in pick
+            (fast if default else slow).append(pytest.param(c, m, id=f"{c.name}-{m}"))
+    return fast, slow
