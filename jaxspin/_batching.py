@@ -14,13 +14,18 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 DEFAULT_BLOCK_SIZE = 256
 
 
 def batch_shape(args: Sequence[Any], core_ndims: Sequence[int], names: Sequence[str]):
-    """Broadcast batch shape of ``args`` whose trailing ``core_ndims`` are per-problem."""
+    """Broadcast batch shape of ``args`` whose trailing ``core_ndims`` are per-problem.
+
+    Raises ``ValueError`` naming the argument when one has too few dimensions, when the
+    batch dimensions do not broadcast, or when the batch is empty (a dimension of size 0:
+    there is nothing to compute, and an empty result would hide a slicing mistake)."""
     shapes = []
     for a, k, name in zip(args, core_ndims, names, strict=True):
         if a is None:
@@ -28,13 +33,33 @@ def batch_shape(args: Sequence[Any], core_ndims: Sequence[int], names: Sequence[
         if a.ndim < k:
             raise ValueError(f"`{name}` needs at least {k} dimensions; got shape {a.shape}.")
         shapes.append(a.shape[: a.ndim - k])
+    detail = ", ".join(f"{n}: {a.shape}" for a, n in zip(args, names, strict=True) if a is not None)
     try:
-        return jnp.broadcast_shapes(*shapes) if shapes else ()
+        bshape = tuple(jnp.broadcast_shapes(*shapes)) if shapes else ()
     except ValueError as err:
-        detail = ", ".join(
-            f"{n}: {a.shape}" for a, n in zip(args, names, strict=True) if a is not None
-        )
         raise ValueError(f"Batch dimensions do not broadcast ({detail}).") from err
+    if 0 in bshape:
+        empty = [
+            f"`{n}` {a.shape}"
+            for a, k, n in zip(args, core_ndims, names, strict=True)
+            if a is not None and 0 in a.shape[: a.ndim - k]
+        ]
+        raise ValueError(
+            f"Empty batch: {', '.join(empty)} has a batch dimension of size 0, so there is "
+            f"nothing to compute (batch shape {bshape})."
+        )
+    return bshape
+
+
+def batched_nbytes(args: Sequence[Any], core_ndims: Sequence[int], bshape: tuple[int, ...]) -> int:
+    """Bytes of the broadcast, flattened copies of the batched ``args`` that
+    :func:`map_batched` materialises (for memory estimates before the call)."""
+    size = math.prod(bshape)
+    total = 0
+    for a, k in zip(args, core_ndims, strict=True):
+        if a is not None and a.ndim > k:
+            total += size * math.prod(a.shape[a.ndim - k :]) * a.dtype.itemsize
+    return total
 
 
 def map_batched(
@@ -49,7 +74,14 @@ def map_batched(
 
     Arguments that are ``None`` or have no batch dimensions are passed unbatched.
     Returns the kernel's PyTree output with the batch shape prepended to every leaf.
+    ``block_size`` is a positive int or ``None`` (one ``vmap``); ``ValueError`` otherwise.
     """
+    if block_size is not None:
+        if isinstance(block_size, bool) or not isinstance(block_size, int | np.integer):
+            raise ValueError(f"`block_size` must be a positive int or None; got {block_size!r}.")
+        if block_size < 1:
+            raise ValueError(f"`block_size` must be a positive int or None; got {block_size!r}.")
+        block_size = int(block_size)
     bshape = batch_shape(args, core_ndims, names)
     if bshape == ():
         return kernel(*args)

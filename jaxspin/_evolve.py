@@ -35,7 +35,9 @@ from ._inputs import (
     as_real,
     bad_input,
     check_finite,
+    check_flag,
     check_hermitian,
+    check_int,
     check_positive,
     check_value,
     complex_dtype,
@@ -45,7 +47,7 @@ from ._inputs import (
 )
 from ._liouvillian import Lindbladian, from_real, to_real
 from ._memory import check_fits
-from ._ratematrix import _as_flag, _as_int, _as_rate_matrix, _check_rates, _generator
+from ._ratematrix import _as_rate_matrix, _check_rates, _generator
 
 
 class Trajectory(eqx.Module):
@@ -110,7 +112,7 @@ def _odesolve(
 ) -> Trajectory:
     """:func:`odesolve` after its caller checked ``y0`` (and whatever ``rhs`` closes over);
     ``bad``: None, or (``throw=False``) the boolean scalar that marks this point invalid."""
-    throw = _as_flag(throw, "throw")
+    throw = check_flag(throw, "throw")
     ts = _as_times(ts)
     if throw:
         ts = check_value(ts, lambda a: ~jnp.isfinite(a), "`ts` contains NaN or inf.")
@@ -130,7 +132,7 @@ def _odesolve(
     if adjoint is not None and not isinstance(adjoint, diffrax.AbstractAdjoint):
         raise ValueError(f"`adjoint` must be a diffrax adjoint or None; got {adjoint!r}.")
     if max_steps is not None:
-        max_steps = _as_int(max_steps, "max_steps", 1)
+        max_steps = check_int(max_steps, "max_steps", 1)
     nonneg = lambda a: ~jnp.isfinite(a) | (a < 0)
     rtol = _checked_option(rtol, "rtol", nonneg, "must be finite and >= 0")
     atol = _checked_option(atol, "atol", nonneg, "must be finite and >= 0")
@@ -217,7 +219,7 @@ def odesolve(
     """
     if not callable(rhs):
         raise ValueError(f"`rhs` must be a callable rhs(t, y, args); got {rhs!r}.")
-    throw = _as_flag(throw, "throw")
+    throw = check_flag(throw, "throw")
     y0 = jax.tree_util.tree_map(jnp.asarray, y0)
     bad = None
     if throw:
@@ -270,7 +272,7 @@ def mesolve(
     """
     if rho0 is None or ts is None:
         raise ValueError("`rho0` and `ts` are required.")
-    throw = _as_flag(kwargs.get("throw", True), "throw")
+    throw = check_flag(kwargs.get("throw", True), "throw")
     if dense is not None and not isinstance(dense, bool):
         raise ValueError(f"`dense` must be True, False or None; got {dense!r}.")
     lind = Lindbladian(H, jump_ops, rates, validate=throw)
@@ -328,7 +330,7 @@ def ratesolve(W, p0, ts, **kwargs) -> Trajectory:
     p0 = as_real(p0, "p0", ndim_min=1)
     if p0.shape != (W.shape[0],):
         raise ValueError(f"`W` must be (n, n) and `p0` (n,); got {W.shape} and {p0.shape}.")
-    throw = _as_flag(kwargs.get("throw", True), "throw")
+    throw = check_flag(kwargs.get("throw", True), "throw")
     bad = None
     if throw:
         W = _check_rates(W, "W")

@@ -7,6 +7,7 @@ input is reported instead of silently producing NaNs.
 """
 
 import contextlib
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -167,3 +168,26 @@ def bad_input(x: Array, *, hermitian: bool = False, nonnegative: bool = False) -
     if nonnegative:
         bad = bad | jnp.any(x < 0)
     return bad
+
+
+def check_int(x: Any, name: str, low: int = 0, high: int | None = None, why: str = "") -> int:
+    """``x`` as a Python int in ``[low, high]``: an eager check (the value fixes a shape, a
+    loop count or a block size, so it cannot be traced). ``ValueError`` naming ``name``
+    for a bool, a float, a traced value or one out of range."""
+    if isinstance(x, bool | np.bool_):
+        raise ValueError(f"`{name}` must be an integer; got {x!r}.")
+    try:
+        v = operator.index(x)
+    except TypeError:
+        raise ValueError(f"`{name}` must be a Python integer; got {x!r}.") from None
+    if v < low or (high is not None and v > high):
+        span = f">= {low}" if high is None else f"between {low} and {high}"
+        raise ValueError(f"`{name}` must be {span}{why}; got {v}.")
+    return v
+
+
+def check_flag(x: Any, name: str) -> bool:
+    """``x`` as a Python bool (NumPy bools accepted); ``ValueError`` otherwise."""
+    if not isinstance(x, bool | np.bool_):
+        raise ValueError(f"`{name}` must be True or False; got {x!r}.")
+    return bool(x)

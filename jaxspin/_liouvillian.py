@@ -22,10 +22,12 @@ superoperators are the transpose-conjugated index order of ours.)
 
     G = [ |j⟩⟨j| (j < n) ;  (|j⟩⟨k| + |k⟩⟨j|)/√2 (j < k) ;  i(|j⟩⟨k| − |k⟩⟨j|)/√2 (j < k) ],
 
-i.e. ``x = [ρ_jj ; √2 Re ρ_jk ; √2 Im ρ_jk]``. Because L preserves Hermiticity its matrix
-in this basis, ``M_ab = Tr(G_a L(G_b))``, is real: a real ``n² × n²`` solve replaces the
-complex one (about 4x fewer flops), the trace is the sum of the first ``n`` coordinates,
-and ``Mᵀ`` is the matrix of the adjoint (Heisenberg) map ``L†``.
+i.e. ``x = [ρ_jj ; √2 Re ρ_jk ; √2 Im ρ_jk]``. For a matrix that is not Hermitian,
+:func:`to_real` returns ``Re Tr(G_a ρ)``, the coordinates of its Hermitian part
+``(ρ + ρ†)/2`` (the orthogonal projection; identical for Hermitian ``ρ``). Because L
+preserves Hermiticity its matrix in this basis, ``M_ab = Tr(G_a L(G_b))``, is real: a
+real ``n² × n²`` solve replaces the complex one (about 4x fewer flops), the trace is the
+sum of the first ``n`` coordinates, and ``Mᵀ`` is the matrix of the adjoint (Heisenberg) map ``L†``.
 """
 
 import functools as ft
@@ -45,7 +47,9 @@ from ._inputs import (
     check_hermitian,
     check_nonnegative,
     complex_dtype,
+    real_dtype,
 )
+from ._memory import check_fits
 
 
 # --------------------------------------------------------------------------------------
@@ -62,24 +66,46 @@ def _basis_layout(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def to_real(rho: Complex[Array, "n n"]) -> Float[Array, " n2"]:
-    """Real coordinates ``x_a = Tr(G_a ρ)`` of a Hermitian ``ρ`` (see module docstring)."""
+    """Real coordinates ``x_a = Re Tr(G_a ρ)`` of one ``(n, n)`` matrix (see the module
+    docstring): those of ``ρ`` when it is Hermitian, of its Hermitian part
+    ``(ρ + ρ†)/2`` otherwise. ``ValueError`` unless ``rho`` is square and 2-D
+    (``jax.vmap`` to batch)."""
+    rho = jnp.asarray(rho)
+    if rho.ndim != 2 or rho.shape[0] != rho.shape[1] or rho.shape[0] == 0:
+        raise ValueError(f"`rho` must have shape (n, n) with n >= 1; got {rho.shape}.")
     n = rho.shape[-1]
-    diag, upper, _ = _basis_layout(n)
+    diag, upper, lower = _basis_layout(n)
     flat = rho.reshape(n * n)
-    up = flat[upper]
+    # (ρ_jk + conj ρ_kj)/2: exactly ρ_jk for a Hermitian ρ.
+    up = 0.5 * (flat[upper] + jnp.conj(flat[lower]))
     s2 = math.sqrt(2.0)
     return jnp.concatenate([jnp.real(flat[diag]), s2 * jnp.real(up), s2 * jnp.imag(up)])
 
 
 def from_real(x: Float[Array, " n2"], n: int) -> Complex[Array, "n n"]:
-    """Inverse of :func:`to_real`: the Hermitian ``n × n`` matrix with coordinates ``x``."""
+    """Inverse of :func:`to_real`: the Hermitian ``n × n`` matrix with coordinates ``x``.
+
+    ``ValueError`` unless ``n`` is an int ``>= 1`` and ``x`` is real with shape ``(n²,)``."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"`n` must be an int >= 1 (the matrix dimension); got {n!r}.")
+    n = int(n)
+    x = jnp.asarray(x)
+    if x.shape != (n * n,):
+        raise ValueError(f"`x` must have shape ({n * n},) for n = {n}; got {x.shape}.")
+    if jnp.iscomplexobj(x):
+        raise ValueError("`x` must be real (the coordinates of a Hermitian matrix).")
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(real_dtype())
     diag, upper, lower = _basis_layout(n)
     npair = upper.size
     d, s, a = x[:n], x[n : n + npair], x[n + npair :]
     cdt = complex_dtype()
     up = jax.lax.complex(s, a) / math.sqrt(2.0)
     flat = jnp.zeros(n * n, cdt)
-    flat = flat.at[diag].set(d.astype(cdt)).at[upper].set(up).at[lower].set(jnp.conj(up))
+    # unique (disjoint) indices: the scatter is then transposable (reverse mode through
+    # matrix-free solves, e.g. jaxspin.Iterative)
+    put = lambda a, idx, v: a.at[idx].set(v, unique_indices=True)  # noqa: E731
+    flat = put(put(put(flat, diag, d.astype(cdt)), upper, up), lower, jnp.conj(up))
     return flat.reshape(n, n)
 
 
@@ -127,11 +153,13 @@ class Lindbladian(eqx.Module):
     - ``rates``: ``(n, n)`` real, ``rates[j, i] ≥ 0`` is the rate of ``|i⟩ → |j⟩``
       (see the module docstring); zeros when not given.
 
-    Construction validates: shapes (eagerly, ``ValueError``), Hermiticity of ``H``,
-    finiteness of everything, non-negative rates (eagerly when values are concrete, as
-    ``equinox.error_if`` checks when traced). Inputs may be JAX/NumPy arrays or QuTiP
-    ``Qobj`` (converted with ``.full()``, QuTiP is not imported). ``validate=False``
-    skips the value checks (for callers that validated a whole batch already).
+    Construction validates: shapes (eagerly, ``ValueError``: ``n >= 1``, ``jump_ops``
+    and ``rates`` of dimension ``n``), Hermiticity of ``H`` (to 1e-10 of its largest
+    entry), finiteness of everything, non-negative rates (eagerly when values are
+    concrete, as ``equinox.error_if`` checks when traced). Inputs may be JAX/NumPy arrays
+    or QuTiP ``Qobj`` (converted with ``.full()``, QuTiP is not imported).
+    ``validate=False`` skips the value checks (for callers that validated a whole batch
+    already, or that turn a bad point into a result code, as ``throw=False`` does).
 
     Example:
         >>> import jax.numpy as jnp, jaxspin
@@ -146,6 +174,8 @@ class Lindbladian(eqx.Module):
     rates: Float[Array, "n n"]
 
     def __init__(self, H, jump_ops=None, rates=None, *, validate: bool = True):
+        if not isinstance(validate, bool | np.bool_):
+            raise TypeError(f"`validate` must be a bool; got {type(validate).__name__}.")
         H = as_operator(H, "H")
         if H.ndim != 2:
             raise ValueError(
@@ -153,6 +183,8 @@ class Lindbladian(eqx.Module):
                 f"{H.shape}. Use jaxspin.steadystate (which batches) or jax.vmap."
             )
         n = H.shape[-1]
+        if n == 0:
+            raise ValueError("`H` has shape (0, 0): the Hilbert-space dimension must be >= 1.")
         jumps = as_operators(jump_ops, "jump_ops", n)
         if jumps.ndim != 3:
             raise ValueError(f"`jump_ops` must have shape (k, n, n); got {jumps.shape}.")
@@ -183,8 +215,21 @@ class Lindbladian(eqx.Module):
         gamma_out = jnp.sum(self.rates, axis=0)
         return self.H - 0.5j * (cdc + jnp.diag(gamma_out).astype(self.H.dtype))
 
+    def _check_operand(self, x, name: str) -> Array:
+        x = jnp.asarray(x)
+        n = self.dim
+        if x.shape != (n, n):
+            raise ValueError(f"`{name}` must have shape ({n}, {n}); got {x.shape}.")
+        return x
+
+    def _check_superop_fits(self, per_entry: int, what: str) -> None:
+        n = self.dim
+        check_fits(per_entry * n**4, f"Lindbladian.{what} (n = {n}, {n * n} x {n * n})")
+
     def __call__(self, rho: Complex[Array, "n n"]) -> Complex[Array, "n n"]:
-        """Apply the map: ``L(ρ)`` in O(k n³) (no superoperator is formed)."""
+        """Apply the map: ``L(ρ)`` in O(k n³) (no superoperator is formed); ``rho`` must
+        be ``(n, n)`` (``ValueError`` otherwise; ``jax.vmap`` to batch)."""
+        rho = self._check_operand(rho, "rho")
         heff = self._h_eff()
         out = -1j * (heff @ rho - rho @ jnp.conj(heff.T))
         c = self.jump_ops
@@ -194,7 +239,9 @@ class Lindbladian(eqx.Module):
         return out
 
     def adjoint(self, op: Complex[Array, "n n"]) -> Complex[Array, "n n"]:
-        """Apply the adjoint (Heisenberg-picture) map ``L†(A)``, ``Tr(A L(ρ)) = Tr(L†(A) ρ)``."""
+        """Apply the adjoint (Heisenberg-picture) map ``L†(A)``, ``Tr(A L(ρ)) = Tr(L†(A) ρ)``;
+        ``op`` must be ``(n, n)``."""
+        op = self._check_operand(op, "op")
         heff = self._h_eff()
         out = 1j * (jnp.conj(heff.T) @ op - op @ heff)
         c = self.jump_ops
@@ -204,7 +251,14 @@ class Lindbladian(eqx.Module):
         return out
 
     def superop(self) -> Complex[Array, "n2 n2"]:
-        """Complex ``n² × n²`` superoperator in the row-major convention (module docstring)."""
+        """Complex ``n² × n²`` superoperator in the row-major convention (module docstring).
+
+        Needs about ``64 n⁴`` bytes (the matrix and its build intermediates); larger than
+        the memory available is refused first (:class:`jaxspin.MemoryBudgetError`)."""
+        self._check_superop_fits(64, "superop")
+        return self._superop()
+
+    def _superop(self) -> Complex[Array, "n2 n2"]:
         n = self.dim
         heff = self._h_eff()
         eye = jnp.eye(n, dtype=heff.dtype)
@@ -217,5 +271,9 @@ class Lindbladian(eqx.Module):
 
     def real_superop(self) -> Float[Array, "n2 n2"]:
         """Real ``n² × n²`` matrix ``M_ab = Tr(G_a L(G_b))`` in the orthonormal Hermitian
-        basis of the module docstring (``to_real(L(ρ)) = M @ to_real(ρ)``)."""
-        return _real_from_complex_superop(self.superop(), self.dim)
+        basis of the module docstring (``to_real(L(ρ)) = M @ to_real(ρ)``).
+
+        Needs about ``96 n⁴`` bytes (the complex superoperator, its blocks and the
+        result); refused first when that does not fit (:class:`jaxspin.MemoryBudgetError`)."""
+        self._check_superop_fits(96, "real_superop")
+        return _real_from_complex_superop(self._superop(), self.dim)

@@ -62,8 +62,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, PyTree
 
-from ._batching import map_batched
-from ._inputs import as_real, concretely
+from ._batching import DEFAULT_BLOCK_SIZE, map_batched
+from ._inputs import as_real, check_finite, check_positive, check_value
 from ._memory import check_fits
 
 
@@ -88,6 +88,12 @@ class OverhauserField(eqx.Module):
     - ``sigma``: standard deviation of each Cartesian component of ``Ω_N``,
       ``σ = 1/(2 T2e*)`` (use :meth:`from_t2star`).
 
+    **Checks** (once, here): real values (``ValueError``), shapes that broadcast
+    (``ValueError``), finite ``omega_b``/``mean`` and finite ``sigma > 0``: eagerly
+    (``ValueError``) for concrete values, as ``equinox.error_if`` under ``jit``/``vmap``.
+    ``validate=False`` skips the value checks (for inner code re-assembling checked
+    leaves).
+
     Example:
         >>> field = OverhauserField.from_t2star(1.0, omega_b=2.0)   # units of 1/T2e*
         >>> float(field.sigma)
@@ -98,30 +104,40 @@ class OverhauserField(eqx.Module):
     mean: Float[Array, "..."]
     sigma: Float[Array, "..."]
 
-    def __init__(self, omega_b: ArrayLike = 0.0, mean: ArrayLike = 0.0, sigma: ArrayLike = 1.0):
-        self.omega_b = as_real(omega_b, "omega_b")
-        self.mean = as_real(mean, "mean")
-        self.sigma = as_real(sigma, "sigma")
-
-    def __check_init__(self):
-        for name in ("omega_b", "mean", "sigma"):
-            x = getattr(self, name)
-            if concretely(x, lambda v: ~jnp.all(jnp.isfinite(v))):
-                raise ValueError(f"OverhauserField: `{name}` contains NaN or inf.")
-        if concretely(self.sigma, lambda v: jnp.any(v <= 0)):
+    def __init__(
+        self,
+        omega_b: ArrayLike = 0.0,
+        mean: ArrayLike = 0.0,
+        sigma: ArrayLike = 1.0,
+        *,
+        validate: bool = True,
+    ):
+        omega_b = as_real(omega_b, "omega_b")
+        mean = as_real(mean, "mean")
+        sigma = as_real(sigma, "sigma")
+        try:
+            jnp.broadcast_shapes(omega_b.shape, mean.shape, sigma.shape)
+        except ValueError:
             raise ValueError(
-                f"OverhauserField: `sigma` must be > 0; got min {float(np.min(self.sigma))}."
-            )
+                f"OverhauserField: shapes of `omega_b` {omega_b.shape}, `mean` {mean.shape} "
+                f"and `sigma` {sigma.shape} do not broadcast."
+            ) from None
+        if validate:
+            omega_b = check_finite(omega_b, "omega_b")
+            mean = check_finite(mean, "mean")
+            sigma = check_positive(sigma, "sigma")
+        self.omega_b = omega_b
+        self.mean = mean
+        self.sigma = sigma
 
     @classmethod
     def from_t2star(
         cls, t2star: ArrayLike, omega_b: ArrayLike = 0.0, mean: ArrayLike = 0.0
     ) -> "OverhauserField":
         """The distribution for dephasing time ``T2e* = ħ/(a√N_I)`` (Eq. (S14)):
-        ``σ = 1/(2 T2e*)``. Frequencies come out in the inverse unit of ``t2star``."""
-        t2star = as_real(t2star, "t2star")
-        if concretely(t2star, lambda v: jnp.any(v <= 0)):
-            raise ValueError("`t2star` must be > 0.")
+        ``σ = 1/(2 T2e*)``. Frequencies come out in the inverse unit of ``t2star``, which
+        must be finite and ``> 0`` (checked eagerly or under ``jit``, as the fields)."""
+        t2star = check_positive(as_real(t2star, "t2star"), "t2star")
         return cls(omega_b, mean, 0.5 / t2star)
 
     @property
@@ -130,8 +146,11 @@ class OverhauserField(eqx.Module):
         return self.omega_b + self.mean
 
     def density(self, omega_n: Float[ArrayLike, "... 3"]) -> Float[Array, "..."]:
-        """Probability density of the Overhauser field ``Ω_N`` (3-vector), Eq. (S23)."""
+        """Probability density of the Overhauser field ``Ω_N`` (3-vector, last axis),
+        Eq. (S23)."""
         omega_n = jnp.asarray(omega_n)
+        if omega_n.ndim < 1 or omega_n.shape[-1] != 3:
+            raise ValueError(f"`omega_n` must have shape (..., 3); got {omega_n.shape}.")
         d = omega_n - jnp.stack(
             [jnp.zeros_like(self.mean), jnp.zeros_like(self.mean), self.mean], -1
         )
@@ -139,10 +158,51 @@ class OverhauserField(eqx.Module):
         return jnp.exp(-jnp.sum(d**2, -1) / (2 * s2)) / (2 * math.pi * s2) ** 1.5
 
     def sample(self, key: PRNGKeyArray, shape: Sequence[int] = ()) -> Float[Array, "... 3"]:
-        """Samples of ``Ω_e = Ω_B ẑ + Ω_N`` (not of ``Ω_N``), shape ``shape + (3,)``."""
+        """Samples of ``Ω_e = Ω_B ẑ + Ω_N`` (not of ``Ω_N``), shape ``shape + (3,)``
+        (``key`` a single JAX PRNG key, ``shape`` ints ``>= 0``; unbatched field)."""
+        _check_key(key)
+        shape = _check_shape(shape, "shape")
+        if self.sigma.ndim or self.center.ndim:
+            raise ValueError(
+                "`sample` needs a scalar field; got batch shape "
+                f"{jnp.broadcast_shapes(self.sigma.shape, jnp.shape(self.center))} "
+                "(use jax.vmap)."
+            )
         z = jax.random.normal(key, tuple(shape) + (3,), dtype=self.sigma.dtype)
         zero = jnp.zeros((), self.sigma.dtype)
         return self.sigma * z + jnp.stack([zero, zero, self.center])
+
+
+def _check_key(key, name: str = "key") -> None:
+    """A single JAX PRNG key: a typed key (``jax.random.key``) of shape ``()`` or a raw
+    ``uint32[2]`` (``jax.random.PRNGKey``)."""
+    dtype = getattr(key, "dtype", None)
+    shape = getattr(key, "shape", None)
+    typed = dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    raw = dtype is not None and dtype == jnp.uint32 and shape == (2,)
+    if typed and shape == ():
+        return
+    if raw:
+        return
+    if typed:
+        raise ValueError(f"`{name}` must be a single PRNG key; got a key array of shape {shape}.")
+    raise TypeError(
+        f"`{name}` must be a JAX PRNG key, e.g. jax.random.key(0); got "
+        f"{type(key).__name__}" + (f" of dtype {dtype} and shape {shape}." if dtype else ".")
+    )
+
+
+def _check_shape(shape, name: str) -> tuple[int, ...]:
+    if isinstance(shape, int | np.integer) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"`{name}` must be a tuple of ints; got {shape!r}.") from None
+    for d in shape:
+        if isinstance(d, bool) or not isinstance(d, int | np.integer) or d < 0:
+            raise ValueError(f"`{name}` must be a tuple of ints >= 0; got {shape!r}.")
+    return tuple(int(d) for d in shape)
 
 
 # ------------------------------------------------------------------------------------------
@@ -187,10 +247,12 @@ class TanhSinh(eqx.Module):
     t_max: float = eqx.field(static=True, default=3.5)
 
     def __check_init__(self):
-        if not (isinstance(self.level, int) and 1 <= self.level <= 12):
-            raise ValueError(f"TanhSinh: `level` must be an int in 1..12; got {self.level!r}.")
-        if not (1.0 <= self.t_max <= 5.0):
-            raise ValueError(f"TanhSinh: `t_max` must be in [1, 5]; got {self.t_max!r}.")
+        level, t_max = self.level, self.t_max
+        if isinstance(level, bool) or not (isinstance(level, int) and 1 <= level <= 12):
+            raise ValueError(f"TanhSinh: `level` must be an int in 1..12; got {level!r}.")
+        number = isinstance(t_max, int | float) and not isinstance(t_max, bool)
+        if not (number and 1.0 <= t_max <= 5.0):
+            raise ValueError(f"TanhSinh: `t_max` must be a number in [1, 5]; got {t_max!r}.")
 
     @property
     def num_nodes(self) -> int:
@@ -232,11 +294,16 @@ def _expm1_ratio(x):
 
 
 def radial_density(r: Float[Array, "..."], field: OverhauserField) -> Float[Array, "..."]:
-    """Probability density of ``r = |Ω_e|`` (normalised on ``r ≥ 0``); see module docs."""
+    """Probability density of ``r = |Ω_e|`` (normalised on ``r ≥ 0``, zero for ``r < 0``);
+    see module docs. ``field`` must be an :class:`OverhauserField` (``TypeError``)."""
+    _field_leaves(field)
+    r = jnp.asarray(r)
     c = jnp.abs(field.center)
     s = field.sigma
     pref = 2.0 / (s**3 * math.sqrt(2.0 * math.pi))
-    return pref * r**2 * jnp.exp(-((r - c) ** 2) / (2 * s**2)) * _expm1_ratio(2 * r * c / s**2)
+    rr = jnp.maximum(r, 0.0)
+    p = pref * rr**2 * jnp.exp(-((rr - c) ** 2) / (2 * s**2)) * _expm1_ratio(2 * rr * c / s**2)
+    return jnp.where(r < 0, 0.0, p)
 
 
 def _langevin_over_k(k):
@@ -252,7 +319,9 @@ def angular_moments(r, field: OverhauserField):
     """Conditional moments ``(<μ>, <1 - μ²>)`` of ``μ = Ω_z/|Ω_e|`` at fixed
     ``|Ω_e| = r``: the density of ``μ`` is ``∝ exp(k μ)`` on ``[-1, 1]`` with
     ``k = r c/σ²``, so ``<μ> = L(k)`` (Langevin function) and ``<1 - μ²> = 2 L(k)/k``
-    (to full relative precision also when it is tiny, ``k ≫ 1``)."""
+    (to full relative precision also when it is tiny, ``k ≫ 1``). ``field`` must be an
+    :class:`OverhauserField` (``TypeError``)."""
+    _field_leaves(field)
     k = r * field.center / field.sigma**2
     lk = _langevin_over_k(k)
     return k * lk, 2.0 * lk
@@ -296,13 +365,50 @@ def _check_callable(f, name):
 
 
 def _check_breakpoints(breakpoints) -> tuple:
+    """A tuple of real scalars, none NaN (checked eagerly, or ``error_if`` when traced);
+    ``±inf`` is allowed (e.g. ``1/τ`` at ``τ = 0``): out-of-window values are clipped."""
     if breakpoints is None:
         return ()
     if isinstance(breakpoints, (int, float)) or (
         hasattr(breakpoints, "ndim") and breakpoints.ndim == 0
     ):
-        return (breakpoints,)
-    return tuple(breakpoints)
+        breakpoints = (breakpoints,)
+    try:
+        items = tuple(breakpoints)
+    except TypeError:
+        raise TypeError(
+            f"`breakpoints` must be a number or a sequence of numbers; got {breakpoints!r}."
+        ) from None
+    out = []
+    for i, b in enumerate(items):
+        b = as_real(b, f"breakpoints[{i}]")
+        if b.ndim != 0:
+            raise ValueError(f"`breakpoints[{i}]` must be a scalar radius; got shape {b.shape}.")
+        msg = f"`breakpoints[{i}]` is NaN (a radius, or +-inf for none)."
+        out.append(check_value(b, jnp.isnan, msg))
+    return tuple(out)
+
+
+def _check_rule(rule, name: str) -> None:
+    if not isinstance(rule, TanhSinh):
+        raise TypeError(f"`{name}` must be a jaxspin.TanhSinh rule; got {type(rule).__name__}.")
+
+
+def _output_size(fn, *args) -> int:
+    """Number of output scalars of ``fn`` on the given abstract arguments."""
+    out = jax.eval_shape(fn, *args)
+    return sum(math.prod(o.shape) for o in jax.tree.leaves(out))
+
+
+def _quadrature_fits(what: str, field, nodes_per_point: int, bytes_per_node: int, outputs: int):
+    """Refuse a quadrature whose nodes (one block of field points) would not fit.
+    ``bytes_per_node``: measured with XLA's memory analysis (radial ~48 B per node and
+    output-free integrand, the 2-D rule ~8 B), estimated here with a 1.5-2x margin."""
+    leaves = _field_leaves(field)
+    size = math.prod(jnp.broadcast_shapes(*(jnp.shape(x) for x in leaves)))
+    block = min(size, DEFAULT_BLOCK_SIZE)
+    need = block * nodes_per_point * bytes_per_node + 16 * size * outputs
+    check_fits(need, f"{what} ({nodes_per_point} nodes per field point, {block} at once)")
 
 
 def _field_leaves(field: OverhauserField):
@@ -312,8 +418,7 @@ def _field_leaves(field: OverhauserField):
 
 
 def _radial_kernel(g, breakpoints, rule, omega_b, mean, sigma):
-    sigma = eqx.error_if(sigma, ~(sigma > 0), "OverhauserField: `sigma` must be > 0.")
-    field = OverhauserField(omega_b, mean, sigma)
+    field = OverhauserField(omega_b, mean, sigma, validate=False)  # checked at construction
     r, w, wc = _radial_nodes(field, breakpoints, rule)
     m1, s2 = angular_moments(r, field)
     values = jax.vmap(g)(r, m1, s2)
@@ -354,6 +459,12 @@ def overhauser_radial(
       e.g. ``1/τ`` for ``1/(1 + r²τ²)``; out-of-window values are harmless.
     - ``rule``: the :class:`TanhSinh` rule for each radial piece.
 
+    **Checks:** ``g`` callable and ``rule`` a :class:`TanhSinh` (``TypeError``);
+    ``breakpoints`` real scalars, not NaN (``ValueError``, or ``equinox.error_if`` when
+    traced; ``±inf`` is out of the window, hence harmless); ``field`` an
+    :class:`OverhauserField` with a non-empty batch; nodes that would not fit in memory
+    are refused first (:class:`jaxspin.MemoryBudgetError`).
+
     **Returns:** :class:`QuadratureEstimate` ``(value, error)``.
 
     Example:
@@ -363,7 +474,13 @@ def overhauser_radial(
         0.5
     """
     _check_callable(g, "g")
-    return _radial_jit(g, field, _check_breakpoints(breakpoints), rule)
+    _check_rule(rule, "rule")
+    breakpoints = _check_breakpoints(breakpoints)
+    scalar = jax.ShapeDtypeStruct((), jnp.result_type(float))
+    nodes = (len(breakpoints) + 2) * rule.num_nodes
+    outputs = _output_size(g, scalar, scalar, scalar)
+    _quadrature_fits("overhauser_radial", field, nodes, 8 * (outputs + 8), outputs)
+    return _radial_jit(g, field, breakpoints, rule)
 
 
 def _mu_nodes(k, rule: TanhSinh):
@@ -393,8 +510,7 @@ def _mu_nodes(k, rule: TanhSinh):
 
 
 def _quad_kernel(f, breakpoints, rule, angular_rule, omega_b, mean, sigma):
-    sigma = eqx.error_if(sigma, ~(sigma > 0), "OverhauserField: `sigma` must be > 0.")
-    field = OverhauserField(omega_b, mean, sigma)
+    field = OverhauserField(omega_b, mean, sigma, validate=False)  # checked at construction
     r, w, wc = _radial_nodes(field, breakpoints, rule)
 
     def at_radius(r):
@@ -442,13 +558,23 @@ def overhauser_quad(
     - ``field``, ``breakpoints``, ``rule``: as in :func:`overhauser_radial`.
     - ``angular_rule``: :class:`TanhSinh` rule for the ``μ`` integral.
 
+    **Checks** as in :func:`overhauser_radial` (also ``f`` callable, ``angular_rule`` a
+    :class:`TanhSinh`); the memory estimate counts radial × angular nodes.
+
     Example:
         >>> field = OverhauserField(omega_b=1.0, sigma=0.5)
         >>> round(float(overhauser_quad(lambda z, p: z**2, field).value), 10)  # c² + σ²
         1.25
     """
     _check_callable(f, "f")
-    return _quad_jit(f, field, _check_breakpoints(breakpoints), rule, angular_rule)
+    _check_rule(rule, "rule")
+    _check_rule(angular_rule, "angular_rule")
+    breakpoints = _check_breakpoints(breakpoints)
+    scalar = jax.ShapeDtypeStruct((), jnp.result_type(float))
+    nodes = (len(breakpoints) + 2) * rule.num_nodes * angular_rule.num_nodes
+    outputs = _output_size(f, scalar, scalar)
+    _quadrature_fits("overhauser_quad", field, nodes, 8 * (outputs + 1), outputs)
+    return _quad_jit(f, field, breakpoints, rule, angular_rule)
 
 
 # ------------------------------------------------------------------------------------------
@@ -456,8 +582,7 @@ def overhauser_quad(
 
 
 def _mc_kernel(f, key, num_samples, chunk_size, omega_b, mean, sigma):
-    sigma = eqx.error_if(sigma, ~(sigma > 0), "OverhauserField: `sigma` must be > 0.")
-    field = OverhauserField(omega_b, mean, sigma)
+    field = OverhauserField(omega_b, mean, sigma, validate=False)  # checked at construction
     num_chunks = -(-num_samples // chunk_size)
     out_shape = jax.eval_shape(f, jnp.zeros(3, sigma.dtype))
     zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, sigma.dtype), out_shape)
@@ -522,7 +647,8 @@ def overhauser_mc(
 
     - ``f``: ``f(omega_e) -> PyTree`` of arrays, for one 3-vector ``Ω_e``.
     - ``field``: an :class:`OverhauserField` (batch dimensions broadcast).
-    - ``key``: a JAX PRNG key (e.g. ``jax.random.key(0)``).
+    - ``key``: a single JAX PRNG key (e.g. ``jax.random.key(0)``; ``TypeError`` for a
+      seed integer, ``ValueError`` for a batch of keys).
     - ``num_samples``: number of samples ``n ≥ 2`` (static).
     - ``chunk_size``: samples per chunk (static); on a GPU ``2**20`` or more.
 
@@ -536,9 +662,14 @@ def overhauser_mc(
         True
     """
     _check_callable(f, "f")
-    if not isinstance(num_samples, (int, np.integer)) or num_samples < 2:
+    _check_key(key)
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)):
         raise ValueError(f"`num_samples` must be an int >= 2; got {num_samples!r}.")
-    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+    if num_samples < 2:
+        raise ValueError(f"`num_samples` must be an int >= 2; got {num_samples!r}.")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
+        raise ValueError(f"`chunk_size` must be a positive int; got {chunk_size!r}.")
+    if chunk_size < 1:
         raise ValueError(f"`chunk_size` must be a positive int; got {chunk_size!r}.")
     num_samples, chunk_size = int(num_samples), int(min(chunk_size, num_samples))
     leaves = _field_leaves(field)

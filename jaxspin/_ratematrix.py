@@ -26,7 +26,6 @@ unaffected.
 import abc
 import functools as ft
 import math
-import operator
 
 import equinox as eqx
 import jax
@@ -41,6 +40,8 @@ from ._inputs import (
     as_real,
     bad_input,
     check_finite,
+    check_flag,
+    check_int,
     check_nonnegative,
     check_positive,
     check_value,
@@ -68,24 +69,6 @@ class STATIONARY_RESULTS(eqx.Enumeration):
 # --------------------------------------------------------------------------------------
 # Argument checks shared by the public functions of this module and of jaxspin._evolve
 # --------------------------------------------------------------------------------------
-def _as_int(x, name: str, low: int, high: int | None = None, why: str = "") -> int:
-    """``x`` as a Python int in ``[low, high]`` (it fixes a shape or a loop: eager check)."""
-    if isinstance(x, bool | np.bool_):
-        raise ValueError(f"`{name}` must be an integer; got {x!r}.")
-    try:
-        v = operator.index(x)
-    except TypeError:
-        raise ValueError(f"`{name}` must be a Python integer; got {x!r}.") from None
-    if v < low or (high is not None and v > high):
-        span = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"`{name}` must be {span}{why}; got {v}.")
-    return v
-
-
-def _as_flag(x, name: str) -> bool:
-    if not isinstance(x, bool | np.bool_):
-        raise ValueError(f"`{name}` must be True or False; got {x!r}.")
-    return bool(x)
 
 
 def _as_rate_matrix(W, name: str = "W", *, batched: bool = True) -> Array:
@@ -337,7 +320,7 @@ def stationary_distribution(
             f"`solver` must be a jaxspin.AbstractStationarySolver (e.g. jaxspin.GTH()); "
             f"got {solver!r}."
         )
-    throw = _as_flag(throw, "throw")
+    throw = check_flag(throw, "throw")
     n = W.shape[-1]
     count = _batch_count(W.shape[:-2])
     check_fits(
@@ -373,8 +356,8 @@ def relaxation_rates(
     n = W.shape[-1]
     if n < 2:
         raise ValueError("`W` has one state: a chain of one state has no relaxation rates.")
-    k = _as_int(k, "k", 1, n - 1, f" (`W` has {n} states, so {n - 1} relaxation rates)")
-    throw = _as_flag(throw, "throw")
+    k = check_int(k, "k", 1, n - 1, f" (`W` has {n} states, so {n - 1} relaxation rates)")
+    throw = check_flag(throw, "throw")
     check_fits(16 * 8 * n * n, f"relaxation rates of a {n}-state rate matrix")
     if throw:
         W = _check_rates(W, "W")
@@ -421,7 +404,7 @@ def birth_death_stationary(
     a run-time error inside ``jit``/``vmap``).
     """
     up, down = _as_chain(up, down)
-    log = _as_flag(log, "log")
+    log = check_flag(log, "log")
     up = check_positive(up, "up")
     down = check_positive(down, "down")
     return _birth_death_stationary(up, down, log)
@@ -834,7 +817,7 @@ def stationary_block_tridiagonal(rates: BlockTridiagonalRates, *, throw: bool = 
         [0.333333333333, 0.666666666667]
     """
     _check_blocks(rates)
-    throw = _as_flag(throw, "throw")
+    throw = check_flag(throw, "throw")
     args, names, _ = _block_args(rates)
     count = _batch_count(batch_shape(args, [2] * len(args), names))
     check_fits(
@@ -891,10 +874,10 @@ def relaxation_rates_block_tridiagonal(
     n = sum(rates.sizes)
     if n < 2:
         raise ValueError("`rates` has one state: a chain of one state has no relaxation rates.")
-    k = _as_int(k, "k", 1, n - 1, f" (the chain has {n} states)")
-    iterations = _as_int(iterations, "iterations", 1)
-    extra = _as_int(extra, "extra", 0)
-    throw = _as_flag(throw, "throw")
+    k = check_int(k, "k", 1, n - 1, f" (the chain has {n} states)")
+    iterations = check_int(iterations, "iterations", 1)
+    extra = check_int(extra, "extra", 0)
+    throw = check_flag(throw, "throw")
     m = min(k + extra, n - 1)
     check_fits(
         _block_bytes(rates.sizes) + 8 * 8 * n * m,

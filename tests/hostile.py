@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 
@@ -71,3 +72,34 @@ def split_modes(cases, traced_by_default, slow_rows=()):
             default = (m == "eager" and c.name not in slow_rows) or m in pick
             (fast if default else slow).append(pytest.param(c, m, id=f"{c.name}-{m}"))
     return fast, slow
+
+
+# --------------------------------------------------------------------------------------
+# The one-argument tables of the paper packages (tests/<paper>/test_hostile.py): a call
+# ``fn(x)`` of one array, a good and a bad value of ``x``, a message fragment.
+# --------------------------------------------------------------------------------------
+def refused(fn, error, match: str, *args) -> None:
+    """``fn(*args)`` raises ``error`` (a type or a tuple) whose message holds ``match``."""
+    with pytest.raises(error) as info:
+        jax.block_until_ready(fn(*args))
+    assert match in str(info.value), str(info.value)[:2000]
+
+
+def refused_eagerly(fn, bad, match: str, error=ValueError) -> None:
+    refused(fn, error, match, jnp.asarray(bad))
+
+
+def refused_traced(fn, good, bad, match: str, mode: str) -> None:
+    """The bad value traced: ``"jit"`` (``jax.jit``), ``"filter_jit"``, ``"vmap"`` (a batch
+    ``[good, bad]``) or ``"jit_vmap"``: a run-time error with the same message."""
+    f = lambda x: fn(x)  # noqa: E731  (a fresh function: no cached fast path, see call())
+    wrap = {"jit": jax.jit, "filter_jit": eqx.filter_jit, "vmap": jax.vmap}.get(mode)
+    wrap = jax.jit(jax.vmap(f)) if mode == "jit_vmap" else wrap(f)
+    x = jnp.asarray(bad) if mode in ("jit", "filter_jit") else jnp.array([good, bad])
+    refused(wrap, TRACED, match, x)
+
+
+def jit_unchanged(fn, good, *, rtol: float = 1e-14, jit=jax.jit) -> None:
+    """The valid value gives the same number compiled as eagerly (the checks change nothing)."""
+    eager = fn(jnp.asarray(good))
+    np.testing.assert_allclose(jit(fn)(jnp.asarray(good)), eager, rtol=rtol, atol=1e-300)
