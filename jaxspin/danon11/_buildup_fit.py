@@ -15,8 +15,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._fit import FitResult, fit
+from .._inputs import concretely
 from .._transform import Positive
-from ._feedback import build_up
+from ._feedback import _check_times, build_up
 from ._model import AbstractDotModel
 
 
@@ -64,6 +65,12 @@ def fit_build_up(
     - ``fields``: names of the fitted fields (default ``("coupling", "gamma")``: ``A`` and
       ``Γ`` of :class:`DoubleDot`), each kept positive (``jaxspin.Positive``).
 
+    Checks (``ValueError``): ``fields`` non-empty, distinct, scalar float fields with a
+    positive initial value; ``ts``, ``k_z`` 1-D of one length; ``ts``, ``k0``, ``b_ext`` as
+    in :func:`build_up`; the data and ``sigma`` as in :func:`jaxspin.fit` (finite,
+    ``sigma > 0``). ``throw=False``: a failed fit returns its result code (see
+    :func:`jaxspin.fit`).
+
     Returns :class:`jaxspin.FitResult`: ``params`` is the fitted model, ``stderr`` a model of
     error bars. Covariance from the Gauss-Newton matrix ``JᵀJ`` (``hessian=False``: the ODE
     solver's checkpointed adjoint is reverse-mode only).
@@ -77,13 +84,32 @@ def fit_build_up(
         >>> guess = DoubleDot(5.0, 0.3, 1.3, coupling=8.0, num_nuclei=10.0)
         >>> res = fit_build_up(guess, ts, data, b_ext=8.0, sigma=1e-3)
     """
+    if not isinstance(model0, AbstractDotModel):
+        raise TypeError(f"`model0` must be a danon11 dot model; got {type(model0).__name__}.")
+    if isinstance(fields, str):
+        raise ValueError(f"`fields` must be a sequence of field names, not the string {fields!r}.")
     fields = tuple(fields)
+    if not fields:
+        raise ValueError("`fields` is empty: name at least one field to fit.")
+    if len(set(fields)) != len(fields):
+        raise ValueError(f"`fields` names a field twice: {fields}.")
     for name in fields:
         value = getattr(model0, name, None)
         if not eqx.is_inexact_array(value) or jnp.ndim(value) != 0:
             raise ValueError(
                 f"`fields`: {name!r} is not a scalar parameter of {type(model0).__name__}."
             )
+        if concretely(value, lambda v: ~(v > 0)):
+            raise ValueError(
+                f"`fields`: {name!r} starts at {float(value)!r}; fitted fields are kept "
+                "positive (jaxspin.Positive), so the initial value must be > 0."
+            )
+    n_ts, n_k = jnp.shape(ts), jnp.shape(k_z)
+    if len(n_ts) != 1 or n_ts != n_k or n_ts[0] < 1:
+        raise ValueError(
+            f"`ts` and `k_z` must be non-empty 1-D arrays of one length; got shapes {n_ts} "
+            f"and {n_k}."
+        )
     where = lambda m: tuple(getattr(m, name) for name in fields)
     free = eqx.tree_at(where, jax.tree.map(lambda _: False, model0), (True,) * len(fields))
     transforms = jax.tree.map(lambda _: None, model0)
@@ -92,7 +118,8 @@ def fit_build_up(
     )
 
     dtype = model0.coupling.dtype
-    x = (jnp.asarray(ts, dtype), jnp.asarray(b_ext, dtype), jnp.asarray(k0, dtype))
+    k0, b_ext, _ = model0._check_point(k0, b_ext, "b_ext", k_name="k0")
+    x = (_check_times(ts, dtype), b_ext, k0)
     return fit(
         _curve,
         model0,

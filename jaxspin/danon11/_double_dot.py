@@ -33,9 +33,15 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
-from .._inputs import complex_dtype, real_dtype
+from .._inputs import check_finite, check_value, complex_dtype, real_dtype
 from .._liouvillian import Lindbladian
-from ._model import AbstractDotModel, Scalar, check_common_fields, check_half
+from ._model import (
+    AbstractDotModel,
+    Scalar,
+    check_common_fields,
+    check_half,
+)
+from ._nuclear import check_nuclear_spin
 
 
 def _float(x) -> Array:
@@ -55,6 +61,10 @@ class DoubleDot(AbstractDotModel):
     - ``gamma``: ``Γ``, decay of both right-dot levels back to ``|L⟩`` (> 0).
     - ``coupling``, ``num_nuclei``, ``nuclear_relaxation``, ``nuclear_spin``: as in
       :class:`SingleDot` (right-dot nuclei; ``B_eff = B_ext - A⟨K_z⟩``).
+
+    Construction refuses a non-finite ``d``, ``t`` or ``A``, ``Γ ≤ 0``, and the common
+    fields as :class:`SingleDot` does (``ValueError`` for concrete values,
+    ``eqx.error_if`` for values traced inside ``jit``/``vmap``).
 
     Example:
         >>> from jaxspin.danon11 import DoubleDot
@@ -80,14 +90,17 @@ class DoubleDot(AbstractDotModel):
         nuclear_relaxation: Scalar = 0.0,
         nuclear_spin: float = 0.5,
     ):
-        self.detuning = _float(detuning)
-        self.tunnel = _float(tunnel)
-        self.gamma = _float(gamma)
-        self.coupling = _float(coupling)
-        self.num_nuclei = _float(num_nuclei)
-        self.nuclear_relaxation = _float(nuclear_relaxation)
-        self.nuclear_spin = float(nuclear_spin)
-        check_common_fields(self)
+        self.detuning = check_finite(_float(detuning), "detuning")
+        self.tunnel = check_finite(_float(tunnel), "tunnel")
+        self.gamma = check_value(
+            _float(gamma),
+            lambda g: ~(g > 0) | ~jnp.isfinite(g),
+            "`gamma` (Γ, decay of the right-dot levels) must be finite and > 0.",
+        )
+        self.coupling, self.num_nuclei, self.nuclear_relaxation = check_common_fields(
+            _float(coupling), _float(num_nuclei), _float(nuclear_relaxation)
+        )
+        self.nuclear_spin = check_nuclear_spin(nuclear_spin)
 
     @property
     def spin_ops(self) -> Complex[Array, "3 3 3"]:
@@ -136,8 +149,10 @@ class DoubleDot(AbstractDotModel):
         return rho.at[L_, UP].set(coh).at[UP, L_].set(jnp.conj(coh))
 
     def closed_form_rate(self, k_z: Scalar, b_eff: Scalar) -> Float[Array, ""]:
-        """Eq. (23): the pumping rate for all ``B_eff, d, t, Γ`` (``K = 1/2``)."""
+        """Eq. (23): the pumping rate for all ``B_eff, d, t, Γ`` (``K = 1/2``); ``k_z`` in
+        ``[-1/2, 1/2]`` and a finite ``b_eff`` are checked (also under ``jit``)."""
         check_half(self, "Eq. (23)")
+        k_z, b_eff, _ = self._check_point(k_z, b_eff, "b_eff")
         d, t, g, b = self.detuning, self.tunnel, self.gamma, b_eff
         an2 = self.hyperfine_per_nucleus**2
         num = 4 * an2 * t**2 * g * (b**2 + 2 * t**2 + g**2) * (0.5 - k_z)
@@ -153,6 +168,7 @@ class DoubleDot(AbstractDotModel):
         ``2π |½A_n t|²/d² (½ - ⟨K_z⟩) D``, ``D = (2/π) Γ/[4(B_eff - d)² + Γ²]``. Valid for
         ``|d| ≫ Γ ≫ t``; diverges at ``d = 0``."""
         check_half(self, "Eq. (24)-(25)")
+        k_z, b_eff, _ = self._check_point(k_z, b_eff, "b_eff")
         d, g = self.detuning, self.gamma
         amplitude_sq = (0.5 * self.hyperfine_per_nucleus * self.tunnel) ** 2 / d**2
         D = (2 / jnp.pi) * g / (4 * (b_eff - d) ** 2 + g**2)

@@ -18,6 +18,8 @@ separation of time scales.
   fixed points (no time integration needed; checked against :func:`build_up` in the tests).
 """
 
+import math
+
 import diffrax
 import equinox as eqx
 import jax
@@ -27,6 +29,7 @@ import optimistix as optx
 from jaxtyping import Array, ArrayLike, Bool, Float
 
 from .._evolve import Trajectory, odesolve
+from .._inputs import check_finite, check_int, check_value
 from .._progress import Progress
 from .._steady import AbstractSteadyStateSolver, DenseLU
 from ._model import AbstractDotModel
@@ -61,25 +64,79 @@ def build_up(
     steady state with ``solver`` at every step). ``ts`` in the inverse of the model's
     frequency unit. Returns a :class:`jaxspin.Trajectory` with ``ys`` of shape ``(T,)``.
     Differentiable in the model parameters (used by :func:`fit_build_up`).
+
+    Checks: ``ts`` a non-empty 1-D, finite, non-decreasing array; ``rtol``, ``atol`` > 0;
+    ``max_steps`` a positive int (``ValueError``); ``k0`` finite in ``[-K, K]`` and
+    ``b_ext`` finite (``ValueError``, or ``eqx.error_if`` when traced). With
+    ``throw=False`` a bad ``k0``/``b_ext`` gives ``ys = NaN`` and
+    ``result = diffrax.RESULTS.nonfinite_input`` for that point, and a failed integration
+    keeps its result code.
     """
-    ts = jnp.asarray(ts)
-    y0 = jnp.asarray(k0, model.coupling.dtype)
+    _check_model(model)
+    _check_tolerances(rtol=rtol, atol=atol)
+    _check_count(max_steps, "max_steps", 1)
+    ts = _check_times(ts, model.coupling.dtype)
+    y0, b, bad = model._check_point(k0, b_ext, "b_ext", k_name="k0", throw=throw)
 
     def rhs(t, k, args):
         m, b = args
-        return m.polarization_rate(k, b, solver=solver)
+        return m._polarization_rate(k, b, solver)
 
-    return odesolve(
+    traj = odesolve(
         rhs,
         y0,
         ts,
-        (model, jnp.asarray(b_ext, y0.dtype)),
+        (model, b),
         solver=diffrax.Tsit5() if ode_solver is None else ode_solver,
         rtol=rtol,
         atol=atol,
         max_steps=max_steps,
         throw=throw,
     )
+    if bad is None:
+        return traj
+    result = diffrax.RESULTS.where(bad, diffrax.RESULTS.nonfinite_input, traj.result)
+    ys = jnp.where(bad, jnp.nan, traj.ys)
+    return Trajectory(traj.ts, ys, result, traj.num_steps)
+
+
+def _check_model(model) -> None:
+    if not isinstance(model, AbstractDotModel):
+        raise TypeError(
+            f"`model` must be a danon11 dot model (SingleDot, DoubleDot); got "
+            f"{type(model).__name__}."
+        )
+
+
+def _check_count(value, name: str, minimum: int) -> int:
+    return check_int(value, name, minimum)
+
+
+def _check_tolerances(**tols) -> None:
+    for name, value in tols.items():
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            v = math.nan
+        if not 0 < v < math.inf:
+            raise ValueError(f"`{name}` must be a finite number > 0; got {value!r}.")
+
+
+def _check_times(ts, dtype) -> Array:
+    ts = jnp.asarray(ts, dtype)
+    if ts.ndim != 1 or ts.shape[0] < 1:
+        raise ValueError(f"`ts` must be a non-empty 1-D array; got shape {ts.shape}.")
+    return check_value(
+        ts,
+        lambda t: ~jnp.all(jnp.isfinite(t)) | jnp.any(jnp.diff(t) < 0),
+        "`ts` must be finite and non-decreasing.",
+    )
+
+
+def _check_grid(grid_size, max_roots, xtol) -> None:
+    _check_count(grid_size, "grid_size", 3)  # fewer nodes cannot bracket interior roots
+    _check_count(max_roots, "max_roots", 1)
+    _check_tolerances(xtol=xtol)
 
 
 class FixedPoints(eqx.Module):
@@ -89,12 +146,15 @@ class FixedPoints(eqx.Module):
     - ``slope``: ``d/dk (d⟨K_z⟩/dt)`` at each root [1/time].
     - ``stable``: ``slope < 0``.
     - ``valid``: which entries are roots; ``count`` = their number.
+    - ``truncated``: more than ``max_roots`` roots were bracketed on the grid; only the
+      ``max_roots`` smallest are returned (raise ``max_roots``).
     """
 
     k_z: Float[Array, "... r"]
     slope: Float[Array, "... r"]
     stable: Bool[Array, "... r"]
     valid: Bool[Array, "... r"]
+    truncated: Bool[Array, "..."]
 
     @property
     def count(self) -> Array:
@@ -110,7 +170,7 @@ def _grid(model: AbstractDotModel, grid_size: int) -> Float[Array, " g"]:
 def _analyse(model, b_ext, k_from, solver, grid_size, max_roots, xtol):
     """Fixed points at ``b_ext`` and the attractor reached from ``k_from`` (one compile
     serves :func:`fixed_points` and every step of :func:`follow_branch`)."""
-    rate = lambda k: model.polarization_rate(k, b_ext, solver=solver)
+    rate = lambda k: model._polarization_rate(k, b_ext, solver)
     K = model.nuclear_spin
     ks = _grid(model, grid_size)
     vals_all = jax.vmap(rate)(jnp.concatenate([ks, k_from[None]]))
@@ -122,7 +182,8 @@ def _analyse(model, b_ext, k_from, solver, grid_size, max_roots, xtol):
     slots = jnp.zeros(2 * grid_size - 1, bool)
     slots = slots.at[0::2].set(sgn == 0).at[1::2].set(sgn[:-1] * sgn[1:] == -1)
     (idx,) = jnp.nonzero(slots, size=max_roots, fill_value=0)
-    valid = jnp.arange(max_roots) < jnp.sum(slots)
+    num_candidates = jnp.sum(slots)
+    valid = jnp.arange(max_roots) < num_candidates
     lo, hi = ks[idx // 2], ks[(idx + 1) // 2]
     bracket = (idx % 2 == 1) & valid
     # Orient each bracket so that the function increases through the root.
@@ -148,6 +209,7 @@ def _analyse(model, b_ext, k_from, solver, grid_size, max_roots, xtol):
         jnp.where(valid, slopes, nan),
         valid & (slopes < 0),
         valid,
+        num_candidates > max_roots,
     )
     # In 1-D the flow from k_from moves monotonically to the nearest root in the
     # direction of sign F(k_from) (or stays, if F vanishes there).
@@ -171,7 +233,12 @@ def fixed_points(
 
     ``grid_size`` (static) points bracket the roots, ``optimistix.Bisection`` refines each
     to ``xtol`` in ``⟨K_z⟩``; at most ``max_roots`` (static) are returned, in increasing
-    order; the slope ``dF/dk`` comes from forward-mode differentiation. One parameter point.
+    order (``truncated`` flags more); the slope ``dF/dk`` comes from forward-mode
+    differentiation. One parameter point.
+
+    Checks: ``grid_size`` an int >= 3 (fewer nodes cannot bracket an interior root),
+    ``max_roots`` an int >= 1, ``xtol`` a float > 0 (``ValueError``); ``b_ext`` finite
+    (``ValueError``, or ``eqx.error_if`` when traced).
 
     Example:
         >>> from jaxspin.danon11 import SingleDot, fixed_points
@@ -180,7 +247,9 @@ def fixed_points(
         >>> int(fp.count)
         1
     """
-    b = jnp.asarray(b_ext, model.coupling.dtype)
+    _check_model(model)
+    _check_grid(grid_size, max_roots, xtol)
+    b = check_finite(jnp.asarray(b_ext, model.coupling.dtype), "b_ext")
     k = jnp.zeros((), b.dtype)
     return _analyse(model, b, k, solver, grid_size, max_roots, xtol)[0]
 
@@ -201,13 +270,16 @@ def follow_branch(
     build-up time). Returns ``⟨K_z⟩`` after each step, shape ``(s,)``.
 
     Each step is one call of the compiled fixed-point analysis (a host loop: the steps
-    depend on each other, and this re-uses :func:`fixed_points`' compilation).
+    depend on each other, and this re-uses :func:`fixed_points`' compilation). Host-side:
+    ``b_ext_path`` must be concrete, non-empty, 1-D and finite, ``k0`` finite in
+    ``[-K, K]``; ``grid_size``, ``max_roots``, ``xtol`` as in :func:`fixed_points`
+    (``ValueError``).
     """
-    path = np.asarray(b_ext_path, dtype=float)
-    if path.ndim != 1:
-        raise ValueError(f"`b_ext_path` must be 1-D; got shape {path.shape}.")
+    _check_model(model)
+    _check_grid(grid_size, max_roots, xtol)
+    path = _check_path(b_ext_path, "b_ext_path")
     dtype = model.coupling.dtype
-    k = jnp.asarray(k0, dtype)
+    k, _, _ = model._check_point(k0, 0.0, "b_ext", k_name="k0")
     out = []
     with Progress(len(path), "B_ext sweep", "fields", enabled=progress) as bar:
         for b in path:
@@ -227,6 +299,15 @@ class Hysteresis(eqx.Module):
     down: Float[Array, " s"]
 
 
+def _check_path(values, name: str) -> np.ndarray:
+    path = np.asarray(values, dtype=float)
+    if path.ndim != 1 or path.size == 0:
+        raise ValueError(f"`{name}` must be a non-empty 1-D array; got shape {path.shape}.")
+    if not np.all(np.isfinite(path)):
+        raise ValueError(f"`{name}` contains NaN or inf.")
+    return path
+
+
 def hysteresis(
     model: AbstractDotModel,
     b_ext_values: Float[ArrayLike, " s"],
@@ -239,6 +320,8 @@ def hysteresis(
 ) -> Hysteresis:
     """Sweep ``B_ext`` up through ``sorted(b_ext_values)`` from ``k0``, then back down.
 
+    Checks as :func:`follow_branch` (``b_ext_values`` non-empty, 1-D, finite).
+
     Example:
         >>> import jax.numpy as jnp
         >>> from jaxspin.danon11 import DoubleDot, hysteresis
@@ -248,7 +331,7 @@ def hysteresis(
         >>> h.up.shape
         (9,)
     """
-    b = np.sort(np.asarray(b_ext_values, dtype=float))
+    b = np.sort(_check_path(b_ext_values, "b_ext_values"))
     kw = dict(solver=solver, grid_size=grid_size, max_roots=max_roots, progress=progress)
     up = follow_branch(model, b, k0, **kw)
     down = follow_branch(model, b[::-1], up[-1], **kw)[::-1]

@@ -33,14 +33,13 @@ import abc
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Complex, Float
+from jaxtyping import Array, ArrayLike, Bool, Complex, Float
 
-from .._inputs import concretely
+from .._inputs import check_finite, check_positive, check_value, real_dtype
 from .._liouvillian import Lindbladian
-from .._spin import spin_dim
-from .._steady import AbstractSteadyStateSolver, DenseLU
-from ._nuclear import nuclear_coefficients
-from ._response import SpinResponse, spin_response_single
+from .._steady import RESULTS, AbstractSteadyStateSolver, DenseLU
+from ._nuclear import coefficients_unchecked
+from ._response import SpinResponse, invalidate, response_kernel
 
 
 Scalar = Float[ArrayLike, ""]
@@ -77,6 +76,33 @@ class AbstractDotModel(eqx.Module):
         """``B_eff = B_ext - A ⟨K_z⟩`` (module docstring for the sign)."""
         return jnp.asarray(b_ext) - self.coupling * jnp.asarray(k_z)
 
+    def _check_point(
+        self,
+        k_z: Scalar,
+        field: Scalar,
+        field_name: str,
+        *,
+        k_name: str = "k_z",
+        throw: bool = True,
+    ) -> tuple[Float[Array, ""], Float[Array, ""], Bool[Array, ""] | None]:
+        """Validate a polarisation ``k_z`` (finite, ``|k_z| ≤ K``) and a field (finite).
+
+        ``throw=True``: refuse (``ValueError`` now, ``eqx.error_if`` when traced) and return
+        ``(k_z, field, None)``. ``throw=False``: return ``(k_z, field, bad)`` with a bad
+        point replaced by 0 and ``bad`` flagging it (the caller returns NaN there)."""
+        k = jnp.asarray(k_z, real_dtype())
+        b = jnp.asarray(field, real_dtype())
+        K = self.nuclear_spin
+        k_bad = lambda v: ~(jnp.abs(v) <= K)
+        if throw:
+            msg = (
+                f"`{k_name}` (mean nuclear spin per nucleus) must be finite and in [-K, K] = "
+                f"[{-K:g}, {K:g}]."
+            )
+            return check_value(k, k_bad, msg), check_finite(b, field_name), None
+        bad = k_bad(k) | ~jnp.isfinite(b)
+        return jnp.where(bad, 0.0, k), jnp.where(bad, 0.0, b), bad
+
     def response(
         self,
         b_eff: Scalar,
@@ -84,10 +110,21 @@ class AbstractDotModel(eqx.Module):
         solver: AbstractSteadyStateSolver = DenseLU(),
         throw: bool = True,
     ) -> SpinResponse:
-        """S, χ, R of the electron spin at field ``b_eff`` [Danon11, Eq. (3)]."""
-        return spin_response_single(
-            self.lindbladian(b_eff), self.spin_ops, solver=solver, throw=throw
-        )
+        """S, χ, R of the electron spin at field ``b_eff`` [Danon11, Eq. (3)].
+
+        ``b_eff`` must be finite: refused with ``throw=True`` (also under ``jit``/``vmap``);
+        with ``throw=False`` a non-finite ``b_eff`` gives NaN arrays and
+        ``result = RESULTS.nonfinite`` for that point."""
+        if throw:
+            return self._response(check_finite(jnp.asarray(b_eff), "b_eff"), solver, True)
+        b = jnp.asarray(b_eff, real_dtype())
+        bad = ~jnp.isfinite(b)
+        resp = self._response(jnp.where(bad, 0.0, b), solver, False)
+        return invalidate(resp, bad)
+
+    def _response(self, b_eff, solver, throw) -> SpinResponse:
+        # the model's own spin operators are Hermitian by construction: no re-check
+        return response_kernel(self.lindbladian(b_eff), self.spin_ops, solver, throw)
 
     def pumping_rate(
         self,
@@ -99,12 +136,24 @@ class AbstractDotModel(eqx.Module):
     ) -> Float[Array, ""]:
         """Hyperfine ``d⟨K_z⟩/dt`` at polarisation ``k_z`` and field ``b_eff`` (no feedback,
         no ``γ_n``): Eq. (12) = z-component of Eq. (1) with ``S^a``, ``P``, ``Q`` of Eq. (2),
-        computed from the numerical χ and R."""
-        resp = self.response(b_eff, solver=solver, throw=throw)
-        coeffs = nuclear_coefficients(resp, self.hyperfine_per_nucleus, self.nuclear_spin)
+        computed from the numerical χ and R.
+
+        Checks: ``k_z`` finite with ``|k_z| ≤ K``, ``b_eff`` finite (refused with
+        ``throw=True``, also under ``jit``/``vmap``; ``throw=False``: NaN for that point,
+        as for a failed electron solve)."""
+        k, b, bad = self._check_point(k_z, b_eff, "b_eff", throw=throw)
+        return _nan_where(bad, self._pumping_rate(k, b, solver, throw))
+
+    def _pumping_rate(self, k_z, b_eff, solver, throw) -> Float[Array, ""]:
+        resp = self._response(b_eff, solver, throw)
+        a = jnp.asarray(self.hyperfine_per_nucleus, resp.S.dtype)
+        coeffs = coefficients_unchecked(resp, a, self.nuclear_spin)
         dtype = coeffs.S.dtype
         k = jnp.zeros(3, dtype).at[2].set(jnp.asarray(k_z, dtype))
-        return coeffs.rate(k)[2]
+        rate = coeffs.rate_unchecked(k)[2]
+        if not throw:  # a failed electron solve is NaN, not a number
+            rate = jnp.where(resp.result == RESULTS.successful, rate, jnp.nan)
+        return rate
 
     def polarization_rate(
         self,
@@ -114,26 +163,45 @@ class AbstractDotModel(eqx.Module):
         solver: AbstractSteadyStateSolver = DenseLU(),
         throw: bool = True,
     ) -> Float[Array, ""]:
-        """``d⟨K_z⟩/dt`` with feedback: ``pumping_rate(k_z, B_ext - A k_z) - γ_n k_z``."""
+        """``d⟨K_z⟩/dt`` with feedback: ``pumping_rate(k_z, B_ext - A k_z) - γ_n k_z``.
+
+        Checks as :meth:`pumping_rate` (``k_z`` in ``[-K, K]``, ``b_ext`` finite)."""
+        k, b, bad = self._check_point(k_z, b_ext, "b_ext", throw=throw)
+        return _nan_where(bad, self._polarization_rate(k, b, solver, throw))
+
+    def _polarization_rate(self, k_z, b_ext, solver, throw=True) -> Float[Array, ""]:
+        """:meth:`polarization_rate` without the input checks (the feedback loops call it
+        with checked or internally generated ``k_z``, e.g. ODE stages that may overshoot
+        ``K`` by rounding)."""
         b_eff = self.effective_field(b_ext, k_z)
-        rate = self.pumping_rate(k_z, b_eff, solver=solver, throw=throw)
+        rate = self._pumping_rate(k_z, b_eff, solver, throw)
         return rate - self.nuclear_relaxation * jnp.asarray(k_z, rate.dtype)
 
 
-def check_common_fields(model: AbstractDotModel) -> None:
-    """Eager checks of the fields shared by the dot models (skipped for traced values)."""
-    if spin_dim(model.nuclear_spin) < 2:
-        raise ValueError(
-            f"`nuclear_spin` must be a positive half-integer; got {model.nuclear_spin}."
-        )
-    for name, ok, what in (
-        ("num_nuclei", lambda v: v > 0, "> 0"),
-        ("nuclear_relaxation", lambda v: v >= 0, ">= 0"),
-        ("coupling", lambda v: jnp.isfinite(v), "finite"),
-    ):
-        value = getattr(model, name)
-        if concretely(value, lambda v, ok=ok: ~jnp.all(ok(v))):
-            raise ValueError(f"`{name}` must be {what}; got {value}.")
+def _nan_where(bad, x):
+    return x if bad is None else jnp.where(bad, jnp.nan, x)
+
+
+def check_common_fields(coupling, num_nuclei, nuclear_relaxation) -> tuple[Array, Array, Array]:
+    """Checks of the fields shared by the dot models, eager when concrete and
+    ``eqx.error_if`` when traced (a model built inside ``jit``/``vmap`` is refused too)."""
+    coupling = check_finite(coupling, "coupling")
+    num_nuclei = check_positive(num_nuclei, "num_nuclei")
+    nuclear_relaxation = check_value(
+        nuclear_relaxation,
+        lambda v: ~(v >= 0) | ~jnp.isfinite(v),
+        "`nuclear_relaxation` (γ_n) must be finite and >= 0 (negative or non-finite given).",
+    )
+    return coupling, num_nuclei, nuclear_relaxation
+
+
+def check_rate(x, name: str, what: str) -> Array:
+    """A rate: finite and ``>= 0`` (eager or staged)."""
+    return check_value(
+        x,
+        lambda v: ~(v >= 0) | ~jnp.isfinite(v),
+        f"`{name}` ({what}) must be finite and >= 0; got a negative or non-finite value.",
+    )
 
 
 def check_half(model: AbstractDotModel, what: str) -> None:

@@ -22,8 +22,14 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._spin import spin_dim
+from .._inputs import check_finite
+from .._spin import check_half_integer
 from ._response import SpinResponse
+
+
+def check_nuclear_spin(nuclear_spin) -> float:
+    """``K`` as a float; ``ValueError`` unless it is a positive half-integer (static)."""
+    return check_half_integer(nuclear_spin, "nuclear_spin")
 
 
 def _levi_civita(dtype) -> Float[Array, "3 3 3"]:
@@ -53,6 +59,10 @@ class NuclearCoefficients(eqx.Module):
         k = jnp.asarray(k_mean, self.S.dtype)
         if k.shape != self.S.shape:
             raise ValueError(f"`k_mean` must have shape {self.S.shape}; got {k.shape}.")
+        return self.rate_unchecked(check_finite(k, "k_mean"))
+
+    def rate_unchecked(self, k: Float[Array, "*p 3"]) -> Float[Array, "*p 3"]:
+        """:meth:`rate` for an already checked ``k`` of the right shape and dtype."""
         S = self.S
         if self.J is not None:
             S = S + jnp.einsum("nmab,mb->na", self.J, k)
@@ -71,12 +81,20 @@ def nuclear_coefficients(
     ``coupling``: the hyperfine coupling ``a`` of the nucleus (``A v0`` in Eq. (2), ``A_n``
     in Eq. (11)), angular frequency; one value per site when ``response`` has ``p`` sites.
     ``nuclear_spin``: ``K`` (static half-integer). Single parameter point (``vmap`` to batch).
+    Refuses a non-finite ``coupling`` (``ValueError``, or ``eqx.error_if`` when traced) and
+    a ``K`` that is not a positive half-integer; a NaN ``response`` (from ``throw=False``)
+    propagates as NaN.
     """
-    K = float(nuclear_spin)
-    if K <= 0 or spin_dim(K) < 2:
-        raise ValueError(f"`nuclear_spin` must be a positive half-integer; got {nuclear_spin}.")
+    K = check_nuclear_spin(nuclear_spin)
+    if not isinstance(response, SpinResponse):
+        raise TypeError(f"`response` must be a SpinResponse; got {type(response).__name__}.")
+    a = check_finite(jnp.asarray(coupling, response.S.dtype), "coupling")
+    return coefficients_unchecked(response, a, K)
+
+
+def coefficients_unchecked(response: SpinResponse, a: Array, K: float) -> NuclearCoefficients:
+    """:func:`nuclear_coefficients` for a checked coupling ``a`` and spin ``K``."""
     S_el, chi, R = response.S, response.chi, response.R
-    a = jnp.asarray(coupling, S_el.dtype)
     multi = chi.ndim == 4
     if S_el.ndim != (2 if multi else 1):
         raise ValueError(

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
 from .._batching import map_batched
-from .._inputs import as_operator, check_finite, check_hermitian, is_concrete
+from .._inputs import as_operator, bad_input, check_finite, check_hermitian, is_concrete
 from .._liouvillian import Lindbladian
 from .._steady import (
     RESULTS,
@@ -64,7 +64,17 @@ class SpinResponse(eqx.Module):
     result: RESULTS
 
 
-def _check_spin_ops(spin_ops, n: int | None = None) -> Array:
+def invalidate(resp: SpinResponse, bad) -> SpinResponse:
+    """``resp`` with NaN arrays and ``result = RESULTS.nonfinite`` where ``bad`` (a boolean
+    scalar, or ``None`` for nothing to mark): the ``throw=False`` form of a refused input."""
+    if bad is None:
+        return resp
+    nan = lambda x: jnp.where(bad, jnp.asarray(jnp.nan, x.dtype), x)
+    result = RESULTS.where(bad, RESULTS.nonfinite, resp.result)
+    return SpinResponse(nan(resp.rho), nan(resp.S), nan(resp.chi), nan(resp.R), result)
+
+
+def _spin_ops_shape(spin_ops, n: int | None = None) -> Array:
     ops = as_operator(spin_ops, "spin_ops")
     if ops.ndim not in (3, 4) or ops.shape[-3] != 3:
         raise ValueError(
@@ -73,9 +83,17 @@ def _check_spin_ops(spin_ops, n: int | None = None) -> Array:
         )
     if n is not None and ops.shape[-1] != n:
         raise ValueError(f"`spin_ops` act on dimension {ops.shape[-1]}, the Hamiltonian on {n}.")
-    if is_concrete(ops):
-        check_hermitian(check_finite(ops, "spin_ops"), "spin_ops")
     return ops
+
+
+def _check_spin_ops(ops: Array, throw: bool) -> tuple[Array, Array | None]:
+    """Finite and Hermitian ``spin_ops``: refused (eagerly, or ``eqx.error_if`` when traced)
+    with ``throw=True``; with ``throw=False`` a traced bad value is flagged instead (the
+    caller marks the result), a concrete one is still refused."""
+    if throw or is_concrete(ops):
+        return check_hermitian(check_finite(ops, "spin_ops"), "spin_ops"), None
+    bad = bad_input(ops, hermitian=True)
+    return jnp.where(bad, jnp.zeros_like(ops), ops), bad
 
 
 def spin_response_single(
@@ -92,6 +110,11 @@ def spin_response_single(
     ``χ^{ab}_{nm}`` of [Danon11, Eq. (10)]). The steady state and the ``6p`` responses
     use one factorisation ``jaxspin.factorize(lindbladian, solver)``.
 
+    Checks: ``spin_ops`` shape (``ValueError``), finite and Hermitian (``ValueError``, or
+    ``eqx.error_if`` when traced). With ``throw=False`` a failed solve or traced bad
+    ``spin_ops`` is returned as data: ``result`` says why, the arrays are NaN for a bad
+    ``spin_ops``.
+
     Example:
         >>> import jax.numpy as jnp, jaxspin
         >>> from jaxspin.danon11 import spin_response_single
@@ -101,7 +124,16 @@ def spin_response_single(
         >>> r.chi.shape
         (3, 3)
     """
-    ops = _check_spin_ops(spin_ops, lindbladian.dim)
+    if not isinstance(lindbladian, Lindbladian):
+        raise TypeError(
+            f"`lindbladian` must be a jaxspin.Lindbladian; got {type(lindbladian).__name__}."
+        )
+    ops = _spin_ops_shape(spin_ops, lindbladian.dim)
+    ops, bad = _check_spin_ops(ops, throw)
+    return invalidate(response_kernel(lindbladian, ops, solver, throw), bad)
+
+
+def response_kernel(lindbladian, ops, solver, throw) -> SpinResponse:
     site_shape = ops.shape[:-3]
     n = lindbladian.dim
     flat = ops.reshape((-1, n, n)).astype(lindbladian.H.dtype)
@@ -137,10 +169,10 @@ def spin_response_single(
 
 
 @eqx.filter_jit
-def _spin_response_jit(H, jumps, r, ops, solver, throw, validate):
+def _spin_response_jit(H, jumps, r, ops, bad, solver, throw, validate):
     def kernel(H, c, r):
         lind = Lindbladian(H, c, r, validate=validate)
-        return spin_response_single(lind, ops, solver=solver, throw=throw)
+        return invalidate(response_kernel(lind, ops, solver, throw), bad)
 
     return map_batched(kernel, [H, jumps, r], [2, 3, 2], ["H", "jump_ops", "rates"])
 
@@ -183,7 +215,7 @@ def spin_response(
     if spin_ops is None:
         raise ValueError("`spin_ops` is required: (3, n, n) or (p, 3, n, n).")
     H, jumps, r, n, concrete = _prepare(H, jump_ops, rates)
-    ops = _check_spin_ops(spin_ops, n)
+    ops, bad = _check_spin_ops(_spin_ops_shape(spin_ops, n), throw)
     shapes = [H.shape[:-2], jumps.shape[:-3]] + ([] if r is None else [r.shape[:-2]])
     _memory_check(solver, n, jnp.broadcast_shapes(*shapes))
-    return _spin_response_jit(H, jumps, r, ops, solver, throw, not concrete)
+    return _spin_response_jit(H, jumps, r, ops, bad, solver, throw, not concrete)

@@ -18,10 +18,17 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
-from .._inputs import complex_dtype, real_dtype
+from .._inputs import check_finite, check_value, complex_dtype, real_dtype
 from .._liouvillian import Lindbladian
 from .._spin import spin_operators
-from ._model import AbstractDotModel, Scalar, check_common_fields, check_half
+from ._model import (
+    AbstractDotModel,
+    Scalar,
+    check_common_fields,
+    check_half,
+    check_rate,
+)
+from ._nuclear import check_nuclear_spin
 
 
 def _float(x) -> Array:
@@ -38,6 +45,12 @@ class SingleDot(AbstractDotModel):
     - ``num_nuclei``: ``N`` (``A_n = A/N``); a float so that it can be traced.
     - ``nuclear_relaxation``: ``γ_n`` (not in the paper; see :mod:`._model`), default 0.
     - ``nuclear_spin``: ``K`` (static), default 1/2.
+
+    Construction refuses a negative or non-finite ``Γ_↑``/``Γ_↓``/``γ_n``, a non-finite
+    ``A``, ``N ≤ 0`` and a ``K`` that is not a positive half-integer: ``ValueError`` for
+    concrete values, ``eqx.error_if`` (a runtime error) for values traced inside
+    ``jit``/``vmap``. ``Γ = 0`` is allowed (the numerical steady state then reports
+    ``RESULTS.singular``); the closed forms need ``Γ > 0``.
 
     Example:
         >>> from jaxspin.danon11 import SingleDot
@@ -61,13 +74,12 @@ class SingleDot(AbstractDotModel):
         nuclear_relaxation: Scalar = 0.0,
         nuclear_spin: float = 0.5,
     ):
-        self.gamma_up = _float(gamma_up)
-        self.gamma_down = _float(gamma_down)
-        self.coupling = _float(coupling)
-        self.num_nuclei = _float(num_nuclei)
-        self.nuclear_relaxation = _float(nuclear_relaxation)
-        self.nuclear_spin = float(nuclear_spin)
-        check_common_fields(self)
+        self.gamma_up = check_rate(_float(gamma_up), "gamma_up", "tunnel-out rate Γ_↑")
+        self.gamma_down = check_rate(_float(gamma_down), "gamma_down", "tunnel-out rate Γ_↓")
+        self.coupling, self.num_nuclei, self.nuclear_relaxation = check_common_fields(
+            _float(coupling), _float(num_nuclei), _float(nuclear_relaxation)
+        )
+        self.nuclear_spin = check_nuclear_spin(nuclear_spin)
 
     @property
     def gamma(self) -> Float[Array, ""]:
@@ -89,24 +101,37 @@ class SingleDot(AbstractDotModel):
         return Lindbladian(H, None, rates)
 
     # ---- the paper's closed forms (K = 1/2) --------------------------------------------
+    # Each refuses Γ = 0 (0/0), a non-finite ``b_eff`` and ``k_z`` outside [-1/2, 1/2]
+    # (eagerly, or with eqx.error_if when traced).
+    def _closed_gamma(self) -> Float[Array, ""]:
+        return check_value(
+            self.gamma,
+            lambda g: ~(g > 0),
+            "The closed forms need Γ = gamma_up + gamma_down > 0 (Γ = 0: no unique steady state).",
+        )
+
     def closed_form_populations(self) -> Float[Array, " 2"]:
         """Stationary ``(ρ_↑, ρ_↓) = (Γ_↓, Γ_↑)/Γ`` (coherences zero) [Eq. (13)]."""
-        return jnp.stack([self.gamma_down, self.gamma_up]) / self.gamma
+        return jnp.stack([self.gamma_down, self.gamma_up]) / self._closed_gamma()
 
     def closed_form_chi_asymmetry(self, b_eff: Scalar) -> Float[Array, ""]:
         """``χ^{xy} - χ^{yx} = (Γ_↓ - Γ_↑) / (2 B_eff² + Γ²/2)`` [Eq. (14)]."""
-        return (self.gamma_down - self.gamma_up) / (2 * b_eff**2 + 0.5 * self.gamma**2)
+        b_eff = check_finite(jnp.asarray(b_eff), "b_eff")
+        return (self.gamma_down - self.gamma_up) / (2 * b_eff**2 + 0.5 * self._closed_gamma() ** 2)
 
     def closed_form_fluctuation_sum(self, b_eff: Scalar) -> Float[Array, ""]:
         """``R^{xx} + R^{yy} = Γ / (2 B_eff² + Γ²/2)`` [Eq. (15)]."""
-        return self.gamma / (2 * b_eff**2 + 0.5 * self.gamma**2)
+        b_eff = check_finite(jnp.asarray(b_eff), "b_eff")
+        gamma = self._closed_gamma()
+        return gamma / (2 * b_eff**2 + 0.5 * gamma**2)
 
     def closed_form_rate(self, k_z: Scalar, b_eff: Scalar) -> Float[Array, ""]:
         """``d⟨K_z⟩/dt = A_n² [Γ_↓(½ - ⟨K_z⟩) - Γ_↑(½ + ⟨K_z⟩)] / (4 B_eff² + Γ²)``
         [Eq. (16)] (hyperfine part; ``K = 1/2``)."""
         check_half(self, "Eq. (16)")
+        k_z, b_eff, _ = self._check_point(k_z, b_eff, "b_eff")
         num = self.gamma_down * (0.5 - k_z) - self.gamma_up * (0.5 + k_z)
-        return self.hyperfine_per_nucleus**2 * num / (4 * b_eff**2 + self.gamma**2)
+        return self.hyperfine_per_nucleus**2 * num / (4 * b_eff**2 + self._closed_gamma() ** 2)
 
     # ---- Fermi's golden rule ----------------------------------------------------------
     def golden_rule_rates(
@@ -117,6 +142,7 @@ class SingleDot(AbstractDotModel):
         ⟨K_z⟩) ρ_{↑/↓}`` and the Lorentzian ``D = (1/π)(Γ/2)/(B_eff² + Γ²/4)`` (sum of the
         two level broadenings). ``K = 1/2``."""
         check_half(self, "Eq. (17)-(19)")
+        k_z, b_eff, _ = self._check_point(k_z, b_eff, "b_eff")
         matrix_element_sq = (0.5 * self.hyperfine_per_nucleus) ** 2  # <↓⇑|S^-K^+|↑⇓> = 1
         rho_up, rho_down = self.closed_form_populations()
         half_gamma = 0.5 * self.gamma

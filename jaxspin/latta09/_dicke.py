@@ -24,27 +24,46 @@ import functools as ft
 import math
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 from scipy import signal, special
+
+from .._inputs import check_value
+from .._memory import check_fits
+from .._spin import check_half_integer
 
 
 # --------------------------------------------------------------------------------------
 # Multiplicities
 # --------------------------------------------------------------------------------------
 def _check_spin(n_nuclei: int, spin: float) -> None:
-    if not isinstance(n_nuclei, int | np.integer) or n_nuclei < 1:
+    if isinstance(n_nuclei, bool) or not isinstance(n_nuclei, int | np.integer) or n_nuclei < 1:
         raise ValueError(f"`n_nuclei` must be a positive integer; got {n_nuclei!r}.")
-    two = 2 * spin
-    if two < 1 or abs(two - round(two)) > 1e-12:
-        raise ValueError(f"`spin` must be a positive half-integer (I_n ≥ 1/2); got {spin!r}.")
+    check_half_integer(spin, "spin", what="(I_n ≥ 1/2)")
+
+
+def _check_weights_fit(n_nuclei: int, spin: float) -> None:
+    """The ladder weights are computed over all ``2 N I_n + 1`` values of ``I_z`` (about ten
+    float64 temporaries each): refuse, with the number, a bath whose tables do not fit."""
+    count = 2 * n_nuclei * spin + 1
+    check_fits(
+        80 * count,
+        f"the Dicke ladder weights of N = {n_nuclei} spin-{spin:g} nuclei ({count:.3g} I_z values)",
+        device=jax.devices("cpu")[0],
+    )
 
 
 def total_spins(n_nuclei: int, spin: float = 0.5) -> np.ndarray:
     """Total spins ``I`` of ``N`` spin-``I_n`` nuclei, ascending: ``I_min, ..., N I_n`` with
     ``I_min = 0`` (integer ``N I_n``) or ``1/2``."""
     _check_spin(n_nuclei, spin)
+    check_fits(
+        8 * (n_nuclei * spin + 1),
+        f"the total spins of N = {n_nuclei} nuclei",
+        device=jax.devices("cpu")[0],
+    )
     i_max = n_nuclei * spin
     i_min = i_max - math.floor(i_max)
     return np.arange(i_min, i_max + 0.5, 1.0)
@@ -53,10 +72,18 @@ def total_spins(n_nuclei: int, spin: float = 0.5) -> np.ndarray:
 def multiplicities_exact(n_nuclei: int, spin: float = 0.5) -> dict[float, int]:
     """Exact ``D(I)`` as Python integers (polynomial power; fine for ``N (2I_n+1) ≲ 10⁴``).
 
-    ``Σ_I D(I) (2I+1) = (2I_n+1)^N`` exactly (``tests/latta09/test_dicke.py``).
+    ``Σ_I D(I) (2I+1) = (2I_n+1)^N`` exactly (``tests/latta09/test_dicke.py``). The
+    ``N (2I_n) + 1`` integers of up to ``N log2(2I_n+1)`` bits must fit in memory
+    (:class:`jaxspin.MemoryBudgetError` with the size otherwise).
     """
     _check_spin(n_nuclei, spin)
     d = int(round(2 * spin)) + 1
+    count = n_nuclei * (d - 1) + 1
+    check_fits(
+        2 * count * (28 + n_nuclei * math.log2(d) / 8),
+        f"the exact multiplicities of N = {n_nuclei} spin-{spin:g} nuclei",
+        device=jax.devices("cpu")[0],
+    )
     coeffs = [1]
     for _ in range(n_nuclei):  # multiply by (1 + x + ... + x^(d-1))
         new = [0] * (len(coeffs) + d - 1)
@@ -83,6 +110,7 @@ def log_ladder_weights(n_nuclei: int, spin: float = 0.5) -> tuple[np.ndarray, np
     1e-13 of the largest count are rounding noise there and get ``w_I = 0``).
     """
     _check_spin(n_nuclei, spin)
+    _check_weights_fit(n_nuclei, spin)
     spins = total_spins(n_nuclei, spin)
     if abs(spin - 0.5) < 1e-12:
         k = n_nuclei / 2 - spins  # C(N, k) (2I+1)/(N/2+I+1) = D(I)
@@ -184,6 +212,11 @@ class DickeSpace(eqx.Module):
     ladders); ``m`` ``(K,)`` = ``I_z = −I_cut, ..., I_cut`` (``K = 2 I_cut + 1``);
     ``tail_weight`` = the dropped weight ``Σ_{I > I_cut} w_I ≤ tail``.
 
+    Construction refuses a non-integer or non-positive ``n_nuclei``, a ``spin`` that is not
+    a positive half-integer, ``tail`` outside ``[0, 1)`` (``ValueError``), and a bath whose
+    weight tables (about 80 bytes per ``I_z`` value, ``2 N I_n + 1`` of them) would not fit
+    in host memory (:class:`jaxspin.MemoryBudgetError`, with the size).
+
     Example:
         >>> from jaxspin.latta09 import DickeSpace
         >>> space = DickeSpace(1000)
@@ -199,6 +232,7 @@ class DickeSpace(eqx.Module):
         _check_spin(n_nuclei, spin)
         if not 0.0 <= tail < 1.0:
             raise ValueError(f"`tail` must be in [0, 1); got {tail!r}.")
+        _check_weights_fit(int(n_nuclei), float(spin))
         self.n_nuclei = int(n_nuclei)
         self.spin = float(spin)
         self.tail = float(tail)
@@ -279,7 +313,21 @@ def matrix_elements(
     spins: Float[Array, " L"], m: Float[Array, " K"]
 ) -> tuple[Float[Array, "L K"], Float[Array, "L K"]]:
     """``|⟨I, m ± 1| I_± |I, m⟩|² = I(I+1) − m(m ± 1)`` on every ladder, zero where ``|m| > I``
-    (and, automatically, for ``I_+`` at ``m = I`` and ``I_−`` at ``m = −I``)."""
+    (and, automatically, for ``I_+`` at ``m = I`` and ``I_−`` at ``m = −I``). ``spins``
+    and ``m`` are 1-D (``ValueError``); ``spins`` finite and ``>= 0``, ``m`` finite
+    (``ValueError``, or ``eqx.error_if`` when traced)."""
+    spins, m = jnp.asarray(spins), jnp.asarray(m)
+    if spins.ndim != 1 or m.ndim != 1:
+        raise ValueError(f"`spins` and `m` must be 1-D; got shapes {spins.shape}, {m.shape}.")
+    spins = check_value(
+        spins, lambda x: ~((x >= 0) & jnp.isfinite(x)), "`spins` must be finite and >= 0."
+    )
+    m = check_value(m, lambda x: ~jnp.isfinite(x), "`m` contains NaN or inf.")
+    return ladder_matrix_elements(spins, m)
+
+
+def ladder_matrix_elements(spins, m):
+    """:func:`matrix_elements` without the checks (the ladders of a :class:`DickeSpace`)."""
     ii = spins[:, None] * (spins[:, None] + 1)
     inside = jnp.abs(m)[None, :] <= spins[:, None] + 1e-9
     up = jnp.where(inside, ii - m * (m + 1), 0.0)

@@ -24,7 +24,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
-from .._steady import AbstractSteadyStateSolver, DenseLU, steadystate
+from .._inputs import check_finite
+from .._steady import RESULTS, AbstractSteadyStateSolver, DenseLU, steadystate
 from ._parameters import Latta09Params
 
 
@@ -69,12 +70,36 @@ def dot_steadystate(
 
     ``solver``: the engine's :class:`jaxspin.DenseLU` (default: the unrolled 9 × 9
     elimination, fastest for large batches; ``DenseLU(unroll_max=0)`` compiles ~3x faster
-    and suits small batches)."""
+    and suits small batches).
+
+    ``shift`` must be finite (``ValueError``, or ``eqx.error_if`` when traced). With
+    ``throw=False`` a shift whose solve fails, or a non-finite shift, gives a NaN ``ρ``
+    for that entry only."""
     shift = jnp.asarray(shift, jnp.result_type(float))
+    if throw:
+        shift = check_finite(shift, "shift")
+    rho, _ = steadystates(params, shift, solver, throw)
+    return rho
+
+
+def steadystates(params, shift, solver, throw=True) -> tuple[Array, Array | None]:
+    """:func:`dot_steadystate` for shifts computed from checked parameters (no input check
+    with ``throw=True``), and, with ``throw=False``, which entries failed (``*batch``
+    booleans; ``None`` with ``throw=True``, where a failure raises)."""
+    shift = jnp.asarray(shift, jnp.result_type(float))
+    if throw:
+        bad = None
+    else:
+        bad = ~jnp.isfinite(shift)
+        shift = jnp.where(bad, 0.0, shift)
     flat = shift.reshape(-1)
     H = jax.vmap(lambda h: dot_hamiltonian(params, h))(flat)
     ss = steadystate(H, rates=dot_rates(params), solver=solver, throw=throw)
-    return ss.rho.reshape(shift.shape + (3, 3))
+    rho = ss.rho.reshape(shift.shape + (3, 3))
+    if bad is None:
+        return rho, None
+    failed = (ss.result != RESULTS.successful).reshape(shift.shape) | bad
+    return jnp.where(failed[..., None, None], jnp.nan, rho), failed
 
 
 def populations(rho: Complex[Array, "*batch 3 3"]) -> Float[Array, "*batch 3"]:

@@ -23,30 +23,34 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._inputs import check_finite, check_value
+from .._memory import check_fits
 from .._ratematrix import birth_death_modes, generator
 from .._steady import AbstractSteadyStateSolver, DenseLU
-from ._dicke import DickeSpace, matrix_elements
-from ._dot import absorption, dot_steadystate
+from ._dicke import DickeSpace, ladder_matrix_elements
+from ._dot import absorption, steadystates
 from ._parameters import RATE_UNIT_PER_SECOND, Latta09Params, check_params
 from ._rates import ladder_coefficients, process_coefficients
-from ._stationary import ladder_shape, mixture
+from ._stationary import check_space, ladder_shape, mixture
 
 
 def _ladder_rates(params: Latta09Params, space: DickeSpace, solver=DenseLU()):
     """Up/down rates ``(L, K)`` of every ladder and the conditional absorption ``(K,)``."""
     n = space.n_nuclei
     shift = params.hyperfine / n * jnp.asarray(space.m)
-    rho = dot_steadystate(params, shift, solver=solver)
+    rho, _ = steadystates(params, shift, solver)
     coeffs = process_coefficients(params, n, rho, shift)
     a, b = ladder_coefficients(coeffs)
-    m_up, m_down = matrix_elements(jnp.asarray(space.spins), jnp.asarray(space.m))
+    m_up, m_down = ladder_matrix_elements(jnp.asarray(space.spins), jnp.asarray(space.m))
     return a * m_up, b * m_down, a, b, absorption(params, rho)
 
 
 def ladder_generators(params: Latta09Params, space: DickeSpace) -> Float[Array, "L K K"]:
     """Generators ``G_I`` (``dp/dt = G p``, :func:`jaxspin.generator` convention) of every
     kept ladder at ``params.detuning``, on the common ``I_z`` grid ``space.m`` (states with
-    ``|m| > I`` are unreachable and carry no rates) [µeV]."""
+    ``|m| > I`` are unreachable and carry no rates) [µeV]. Refuses, with the size, an
+    ``(L, K, K)`` result that would not fit in memory."""
+    check_modes_fit(check_space(space))
     return _generators_and_absorption(params, space)[0]
 
 
@@ -96,21 +100,29 @@ class DraggingScan(eqx.Module):
 def scan_detunings(start: float, stop: float, step: float) -> np.ndarray:
     """The stepped laser detunings ``start, start ± step, ...`` up to ``stop`` (inclusive
     within 1e-9 of a step) [µeV]; the direction follows ``stop − start``."""
+    for name, value in (("start", start), ("stop", stop), ("step", step)):
+        if not np.isfinite(value):
+            raise ValueError(f"`{name}` must be finite; got {value!r}.")
     if step <= 0:
         raise ValueError(f"`step` must be > 0; got {step!r}.")
-    n = int(np.floor(abs(stop - start) / step + 1e-9))
+    count = np.floor(abs(stop - start) / step + 1e-9) + 1
+    if not np.isfinite(count):
+        raise ValueError(f"`(stop - start) / step` overflows: {stop - start!r} / {step!r}.")
+    check_fits(8 * count, f"the {count:.3g} detunings of the scan")
+    n = int(count) - 1
     return start + np.sign(stop - start) * step * np.arange(n + 1)
 
 
 def ladder_modes(params: Latta09Params, space: DickeSpace, solver=DenseLU()):
     """Relaxation modes (:func:`jaxspin.birth_death_modes`) of every kept ladder at
-    ``params.detuning`` (batched over ladders), and the conditional absorption ``(K,)``."""
+    ``params.detuning`` (batched over ladders), and the conditional absorption ``(K,)``.
+    Refuses, with the size, modes that would not fit in memory."""
+    check_modes_fit(check_space(space))
     up, down, _, _, absm = _ladder_rates(params, space, solver)
     modes = jax.vmap(birth_death_modes)(up[:, :-1], down[:, 1:])
     return modes, absm
 
 
-@eqx.filter_jit
 def drag(
     params: Latta09Params,
     space: DickeSpace,
@@ -129,14 +141,53 @@ def drag(
     step (default: the stationary state at ``detunings[0]``, i.e. the laser parked there for
     long). ``params.detuning`` is ignored. Returns a :class:`DraggingScan` with arrays
     ``(D, S)``. Differentiable.
+
+    Checks: ``detunings`` and ``dwells`` non-empty 1-D (``ValueError``), ``detunings``
+    finite, ``dwells`` finite and ``>= 0`` [s], ``initial`` of shape ``(L, K)``, finite and
+    ``>= 0`` (``ValueError``, or ``eqx.error_if`` when traced); ``params`` as in
+    :func:`nuclear_steady_state`; the ``L`` ladder generators of ``K × K`` per step must fit
+    in memory (:class:`jaxspin.MemoryBudgetError` with the size otherwise).
     """
-    params = check_params(params)
+    check_space(space)
     detunings = jnp.asarray(detunings, float)
     dwells = jnp.asarray(dwells, float)
-    if detunings.ndim != 1 or dwells.ndim != 1:
+    if detunings.ndim != 1 or dwells.ndim != 1 or detunings.size == 0 or dwells.size == 0:
         raise ValueError(
-            f"`detunings` and `dwells` must be 1-D; got {detunings.shape}, {dwells.shape}."
+            f"`detunings` and `dwells` must be non-empty 1-D arrays; got shapes "
+            f"{detunings.shape}, {dwells.shape}."
         )
+    detunings = check_finite(detunings, "detunings")
+    dwells = check_value(
+        dwells, lambda t: ~((t >= 0) & jnp.isfinite(t)), "`dwells` must be finite and >= 0 [s]."
+    )
+    if initial is not None:
+        initial = jnp.asarray(initial, float)
+        shape = (space.num_ladders, space.num_m)
+        if initial.shape != shape:
+            raise ValueError(
+                f"`initial` must have shape (L, K) = {shape} (ladders x I_z of `space`); got "
+                f"{initial.shape}."
+            )
+        initial = check_value(
+            initial,
+            lambda x: ~((x >= 0) & jnp.isfinite(x)),
+            "`initial` (ladder populations) must be finite and >= 0.",
+        )
+    check_modes_fit(space, dwells.shape[0])
+    return _drag(params, space, detunings, dwells, initial, solver)
+
+
+def check_modes_fit(space: DickeSpace, copies: int = 1) -> None:
+    """Refuse (with the size) ladder generators/modes that would not fit in memory."""
+    L, K = space.num_ladders, space.num_m
+    # generator + eigenvectors + workspace per ladder, plus the populations per dwell
+    nbytes = 8 * (3 * L * K * K + 4 * copies * L * K)
+    check_fits(nbytes, f"the {L} ladder generators of {K} x {K} (N = {space.n_nuclei})")
+
+
+@eqx.filter_jit
+def _drag(params, space, detunings, dwells, initial, solver) -> DraggingScan:
+    params = check_params(params)
     scale = params.hyperfine / space.n_nuclei
     m = jnp.asarray(space.m)
     times = dwells * RATE_UNIT_PER_SECOND
@@ -177,7 +228,14 @@ def dragging_width(
     x = np.asarray(detunings, float)
     y = np.asarray(absorption, float)
     if x.ndim != 1 or x.shape != y.shape or x.size < 2:
-        raise ValueError(f"need 1-D `detunings` and `absorption` of one shape; got {x.shape}.")
+        raise ValueError(
+            f"need 1-D `detunings` and `absorption` of one shape with >= 2 points; got "
+            f"{x.shape} and {y.shape}."
+        )
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValueError("`detunings` and `absorption` must be finite.")
+    if not 0 < threshold <= 1:
+        raise ValueError(f"`threshold` must be in (0, 1]; got {threshold!r}.")
     level = threshold * y.max()
     i = int(np.argmax(y))
     lo = i

@@ -24,11 +24,13 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._inputs import check_finite, check_value
 from .._steady import AbstractSteadyStateSolver, DenseLU
 from ._dicke import DickeSpace
-from ._dot import absorption, dot_steadystate
+from ._dot import absorption, steadystates
 from ._parameters import Latta09Params, check_params
 from ._rates import DIRECTIONS, GROUPS, PROCESSES, include_mask, process_coefficients
+from ._stationary import check_space
 
 
 class PolarizationRates(eqx.Module):
@@ -59,11 +61,28 @@ def polarization_rates(
     ``Δω̃`` [µeV] instead of ``Δω − (A/N) P N I_n`` (Fig. S4's axes: ``dP/dt`` vs ``Δω̃`` at
     fixed ``P``). ``P`` enters the ladder factors ``E[I(I+1)|m] − m(m ± 1)`` with
     ``m = P N I_n`` (``E[I(I+1)|m]`` interpolated from :meth:`DickeSpace.thermal_i2_given_m`).
+
+    Checks: ``polarization`` finite with ``|P| ≤ 1``, ``effective_detuning`` finite and
+    broadcastable with it (``ValueError``, or ``eqx.error_if`` when traced); ``params``
+    and ``space`` as in :func:`nuclear_steady_state`.
     """
-    eff = None if effective_detuning is None else jnp.asarray(effective_detuning, float)
-    return _rates(
-        params, space, jnp.asarray(polarization, float), eff, include_mask(include), solver
+    check_space(space)
+    pol = check_value(
+        jnp.asarray(polarization, float),
+        lambda x: ~(jnp.abs(x) <= 1),
+        "`polarization` must be finite with |P| <= 1.",
     )
+    eff = None
+    if effective_detuning is not None:
+        eff = check_finite(jnp.asarray(effective_detuning, float), "effective_detuning")
+        try:
+            jnp.broadcast_shapes(pol.shape, eff.shape)
+        except ValueError:
+            raise ValueError(
+                f"`polarization` {pol.shape} and `effective_detuning` {eff.shape} do not "
+                "broadcast together."
+            ) from None
+    return _rates(params, space, pol, eff, include_mask(include), solver)
 
 
 @eqx.filter_jit
@@ -77,7 +96,7 @@ def _rates(params, space, pol, effective_detuning, mask, solver) -> Polarization
         m, eff = jnp.broadcast_arrays(m, effective_detuning)
         shift = params.detuning - eff
     shift = jnp.broadcast_to(shift, m.shape)
-    rho = dot_steadystate(params, shift, solver=solver)
+    rho, _ = steadystates(params, shift, solver)
     coeffs = process_coefficients(params, n, rho, shift, mask)
     i2 = jnp.interp(m, space.m, space.thermal_i2_given_m())
     d = jnp.asarray(DIRECTIONS, float)
@@ -116,6 +135,8 @@ def zero_crossings(
     y = np.asarray(rate, float)
     if x.ndim != 1 or x.shape != y.shape:
         raise ValueError(f"`x` and `rate` must be 1-D of one shape; got {x.shape}, {y.shape}.")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValueError("`x` and `rate` must be finite (a NaN would hide a sign change).")
     out = []
     s = np.sign(y)
     for i in np.nonzero(s[:-1] * s[1:] < 0)[0]:
@@ -137,10 +158,16 @@ def locking_points(
     ``params.detuning``: zeros of ``dP/dt(P)``, stable where ``d(dP/dt)/dP < 0``.
 
     ``polarizations``: the sampled ``P`` axis (default: 2001 points over the kept range
-    ``|I_z| ≤ I_cut``).
+    ``|I_z| ≤ I_cut``); a given one must be 1-D with at least 2 points (``ValueError``).
     """
+    check_space(space)
     if polarizations is None:
         pmax = space.i_cut / space.max_polarization_spin
         polarizations = np.linspace(-pmax, pmax, 2001)
+    polarizations = np.asarray(polarizations, float)
+    if polarizations.ndim != 1 or polarizations.size < 2:
+        raise ValueError(
+            f"`polarizations` must be 1-D with >= 2 points; got shape {polarizations.shape}."
+        )
     r = polarization_rates(params, space, jnp.asarray(polarizations), solver=solver)
     return zero_crossings(polarizations, np.asarray(r.total), stable_if_slope="negative")

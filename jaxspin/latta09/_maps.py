@@ -24,12 +24,13 @@ from .._steady import AbstractSteadyStateSolver, DenseLU
 from .._sweep import sweep
 from .._sweep_result import SweepResult
 from ._dicke import DickeSpace
-from ._dot import dot_steadystate
+from ._dot import steadystates
 from ._parameters import Latta09Params, check_params
 from ._rates import PROCESSES, include_mask, process_coefficients
 from ._stationary import (
     NuclearSteadyState,
     _steady_state,
+    check_space,
     nuclear_steady_state,
     steady_state_from_coefficients,
 )
@@ -83,7 +84,11 @@ def detuning_scan(
     from ``params``): a :class:`NuclearSteadyState` whose arrays carry a leading axis
     ``(n,)``. Shares the QD solves between detunings on an effective-detuning lattice when
     possible (module docstring); the result is the same as ``nuclear_steady_state`` at each
-    detuning (to rounding)."""
+    detuning (to rounding). ``detunings`` must be finite and non-empty (``ValueError``);
+    ``params``/``space`` as in :func:`nuclear_steady_state`."""
+    check_space(space)
+    if not isinstance(params, Latta09Params):
+        raise TypeError(f"`params` must be a Latta09Params; got {type(params).__name__}.")
     mask = jnp.asarray(include_mask(include))
     d = np.asarray(detunings, float).reshape(-1)
     if d.size == 0 or not np.all(np.isfinite(d)):
@@ -115,7 +120,7 @@ def _scan_lattice(params, space, d, values, index, mask, solver):
     # lattice site j holds Δω̃ = values[j] − (A/N) m_0; solve at detuning 0 with shift −Δω̃
     base_params = at(jnp.zeros((), d.dtype))
     eff = values - params.hyperfine / n * space.m[0]
-    rho_lat = dot_steadystate(base_params, -eff, solver=solver)
+    rho_lat, _ = steadystates(base_params, -eff, solver)
     coef_lat = process_coefficients(base_params, n, rho_lat, -eff, mask)
 
     def one(delta, ix):
@@ -152,14 +157,27 @@ def polarization_map(
 
     Returns a :class:`jaxspin.SweepResult` with dims ``("detuning", "rabi")`` and the
     requested ``outputs`` (subset of :data:`MAP_OUTPUTS`), each shaped ``(n_det, n_rabi)``.
+
+    Checks, before any work (``ValueError``): ``detunings`` and ``rabis`` finite,
+    non-empty and 1-D, ``rabis >= 0``, ``outputs`` non-empty and known.
     """
+    if isinstance(outputs, str):
+        raise ValueError(f"`outputs` must be a sequence of names, not the string {outputs!r}.")
     outputs = tuple(outputs)
     unknown = [o for o in outputs if o not in MAP_OUTPUTS]
     if unknown:
         raise ValueError(f"Unknown outputs {unknown}; choose from {list(MAP_OUTPUTS)}.")
+    if not outputs:
+        raise ValueError(f"`outputs` is empty; choose from {list(MAP_OUTPUTS)}.")
+    check_space(space)
     d = np.asarray(detunings, float)
-    if d.ndim != 1 or d.size == 0:
-        raise ValueError(f"`detunings` must be a non-empty 1-D array; got shape {d.shape}.")
+    if d.ndim != 1 or d.size == 0 or not np.all(np.isfinite(d)):
+        raise ValueError(f"`detunings` must be a finite, non-empty 1-D array; got shape {d.shape}.")
+    rabi_values = np.asarray(rabis, float)
+    if rabi_values.ndim != 1 or rabi_values.size == 0:
+        raise ValueError(f"`rabis` must be a non-empty 1-D array; got shape {rabi_values.shape}.")
+    if not np.all(np.isfinite(rabi_values) & (rabi_values >= 0)):
+        raise ValueError("`rabis` (Rabi frequencies Ω_L) must be finite and >= 0 [µeV].")
 
     def point(rabi):
         q = eqx.tree_at(lambda p: p.rabi, params, rabi)
@@ -167,7 +185,7 @@ def polarization_map(
         return {k: getattr(ss, k) for k in outputs}
 
     sweep_kwargs.setdefault("desc", f"latta09 map (N = {space.n_nuclei})")
-    r = sweep(point, {"rabi": np.asarray(rabis, float)}, **sweep_kwargs)
+    r = sweep(point, {"rabi": rabi_values}, **sweep_kwargs)
     values = {k: np.ascontiguousarray(np.asarray(r.values[k]).T) for k in outputs}
     units = {"detuning": "ueV", "rabi": "ueV"} | {k: MAP_OUTPUTS[k] for k in outputs}
     return SweepResult(
@@ -176,4 +194,6 @@ def polarization_map(
         values=values,
         units=units,
         name="latta09.polarization_map",
+        # a rabi point's code (sweep(throw=False)) applies to its whole column of detunings
+        status=None if r.status is None else np.broadcast_to(r.status, (d.size, r.status.size)),
     )

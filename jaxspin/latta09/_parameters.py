@@ -27,9 +27,10 @@ times) are in seconds and converted with :data:`RATE_UNIT_PER_SECOND`.
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .. import constants
+from .._inputs import check_value
 
 
 #: ``1 µeV/ħ`` in s⁻¹: multiply a rate in µeV by this to get s⁻¹.
@@ -96,6 +97,27 @@ DEFAULTS: dict[str, tuple[float, str, str]] = {
 }
 
 
+#: field -> (bad(x), what it must be), the checks of :class:`Latta09Params` (NaN fails all).
+FIELD_CHECKS: dict[str, tuple] = {
+    "detuning": (lambda x: ~jnp.isfinite(x), "finite"),
+    "rabi": (lambda x: ~((x >= 0) & jnp.isfinite(x)), "finite and >= 0"),
+    "gamma": (lambda x: ~((x > 0) & jnp.isfinite(x)), "finite and > 0"),
+    "gamma_hhlh": (lambda x: ~((x >= 0) & jnp.isfinite(x)), "finite and >= 0"),
+    "kappa": (lambda x: ~((x > 0) & jnp.isfinite(x)), "finite and > 0"),
+    "hyperfine": (lambda x: ~((x > 0) & jnp.isfinite(x)), "finite and > 0"),
+    "field": (lambda x: ~((x > 0) & jnp.isfinite(x)), "finite and > 0"),
+    "g_e": (lambda x: ~(jnp.isfinite(x) & (x != 0)), "finite and non-zero"),
+    "spin_dephasing": (lambda x: ~((x >= 0) & jnp.isfinite(x)), "finite and >= 0"),
+    "decay": (lambda x: ~((x > 0) & jnp.isfinite(x)), "finite and > 0"),
+}
+
+
+def _checked(name: str, value) -> Array:
+    bad, what = FIELD_CHECKS[name]
+    unit = DEFAULTS[name][1]
+    return check_value(_f(value), bad, f"Latta09Params: `{name}` must be {what} (unit {unit}).")
+
+
 class Latta09Params(eqx.Module):
     """Physical parameters of one point of the Latta09 model (all traced: ``jax.grad`` and
     ``jax.vmap`` act on any of them). Units: µeV for energies and rates, T for ``field``.
@@ -112,25 +134,57 @@ class Latta09Params(eqx.Module):
     - ``spin_dephasing``: ``c_spin`` with ``γ_spin = c_spin W_abs(Δω̃)`` (dimensionless).
     - ``decay``: ``η`` with ``γ_dec = η (A/(N ω_z))² Γ`` (dimensionless).
 
+    Construction (and :meth:`replace`) refuses values outside :data:`FIELD_CHECKS` —
+    ``Γ, κ, A, B, η > 0``; ``Ω_L, γ_hhlh, c_spin >= 0``; ``g_e != 0``; everything finite —
+    naming the field: ``ValueError`` for concrete values, ``eqx.error_if`` (a runtime
+    error) for values traced inside ``jit``/``vmap``. Fields may be arrays (a batch to
+    ``vmap`` over); the model's functions take one point.
+
     Example:
         >>> from jaxspin.latta09 import Latta09Params
         >>> p = Latta09Params(detuning=0.5)
         >>> round(float(p.omega_z), 2)  # |g_e| μ_B B at 4.5 T [µeV]
-        174.5
+        174.52
     """
 
-    detuning: Float[Array, ""] = eqx.field(converter=_f, default=DEFAULTS["detuning"][0])
-    rabi: Float[Array, ""] = eqx.field(converter=_f, default=DEFAULTS["rabi"][0])
-    gamma: Float[Array, ""] = eqx.field(converter=_f, default=DEFAULTS["gamma"][0])
-    gamma_hhlh: Float[Array, ""] = eqx.field(converter=_f, default=DEFAULTS["gamma_hhlh"][0])
-    kappa: Float[Array, ""] = eqx.field(converter=_f, default=DEFAULTS["kappa"][0])
-    hyperfine: Float[Array, ""] = eqx.field(converter=_f, default=DEFAULTS["hyperfine"][0])
-    field: Float[Array, ""] = eqx.field(converter=_f, default=DEFAULTS["field"][0])
-    g_e: Float[Array, ""] = eqx.field(converter=_f, default=DEFAULTS["g_e"][0])
-    spin_dephasing: Float[Array, ""] = eqx.field(
-        converter=_f, default=DEFAULTS["spin_dephasing"][0]
-    )
-    decay: Float[Array, ""] = eqx.field(converter=_f, default=DEFAULTS["decay"][0])
+    detuning: Float[Array, ""]
+    rabi: Float[Array, ""]
+    gamma: Float[Array, ""]
+    gamma_hhlh: Float[Array, ""]
+    kappa: Float[Array, ""]
+    hyperfine: Float[Array, ""]
+    field: Float[Array, ""]
+    g_e: Float[Array, ""]
+    spin_dephasing: Float[Array, ""]
+    decay: Float[Array, ""]
+
+    def __init__(
+        self,
+        detuning: ArrayLike = DEFAULTS["detuning"][0],
+        rabi: ArrayLike = DEFAULTS["rabi"][0],
+        gamma: ArrayLike = DEFAULTS["gamma"][0],
+        gamma_hhlh: ArrayLike = DEFAULTS["gamma_hhlh"][0],
+        kappa: ArrayLike = DEFAULTS["kappa"][0],
+        hyperfine: ArrayLike = DEFAULTS["hyperfine"][0],
+        field: ArrayLike = DEFAULTS["field"][0],
+        g_e: ArrayLike = DEFAULTS["g_e"][0],
+        spin_dephasing: ArrayLike = DEFAULTS["spin_dephasing"][0],
+        decay: ArrayLike = DEFAULTS["decay"][0],
+    ):
+        values = dict(
+            detuning=detuning,
+            rabi=rabi,
+            gamma=gamma,
+            gamma_hhlh=gamma_hhlh,
+            kappa=kappa,
+            hyperfine=hyperfine,
+            field=field,
+            g_e=g_e,
+            spin_dephasing=spin_dephasing,
+            decay=decay,
+        )
+        for name, value in values.items():
+            setattr(self, name, _checked(name, value))
 
     @property
     def omega_z(self) -> Float[Array, ""]:
@@ -148,52 +202,46 @@ class Latta09Params(eqx.Module):
         return self.decay * self.hyperfine_scale(n_nuclei) * self.gamma
 
     def replace(self, **changes) -> "Latta09Params":
-        """A copy with some fields changed (``p.replace(rabi=2.0)``)."""
+        """A copy with some fields changed (``p.replace(rabi=2.0)``), checked as at
+        construction."""
         for name in changes:
             if name not in DEFAULTS:
                 raise ValueError(f"Latta09Params has no field {name!r}; fields: {list(DEFAULTS)}.")
         return eqx.tree_at(
             lambda q: [getattr(q, k) for k in changes],
             self,
-            [_f(v) for v in changes.values()],
+            [_checked(k, v) for k, v in changes.items()],
         )
 
 
-def check_params(params: Latta09Params) -> Latta09Params:
-    """Value checks (inside jit: ``eqx.error_if``): rates ≥ 0, Γ, κ, A, B, Ω_L finite and the
-    ones that set time scales > 0."""
-    leaves = [
-        params.gamma,
-        params.gamma_hhlh,
-        params.kappa,
-        params.hyperfine,
-        params.field,
-        params.rabi,
-        params.spin_dephasing,
-        params.decay,
-        params.detuning,
-        params.g_e,
-    ]
-    bad_finite = ~jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
-    bad_sign = (
-        jnp.any(params.gamma <= 0)
-        | jnp.any(params.kappa <= 0)
-        | jnp.any(params.gamma_hhlh < 0)
-        | jnp.any(params.spin_dephasing < 0)
-        | jnp.any(params.decay <= 0)
-        | jnp.any(params.field <= 0)
-        | jnp.any(params.g_e == 0)
-        | jnp.any(params.hyperfine < 0)
-        | jnp.any(params.rabi < 0)
-    )
-    gamma = eqx.error_if(params.gamma, bad_finite, "Latta09Params: a parameter is NaN or inf.")
-    gamma = eqx.error_if(
-        gamma,
-        bad_sign,
-        "Latta09Params: need gamma, kappa, decay, field > 0, g_e != 0 and gamma_hhlh, "
-        "spin_dephasing, hyperfine, rabi >= 0.",
-    )
-    return eqx.tree_at(lambda q: q.gamma, params, gamma)
+def check_params(params: Latta09Params, *, throw: bool = True):
+    """The entry points' check of a parameter point, inside their ``jit``: ``params`` must
+    be a :class:`Latta09Params` of scalars (``ValueError``; ``vmap`` to batch), and every
+    field within :data:`FIELD_CHECKS` (``eqx.error_if`` naming the field: a point built
+    with ``eqx.tree_at`` bypasses the constructor).
+
+    ``throw=True`` returns the checked ``params``; ``throw=False`` returns
+    ``(params, bad)``: a bad field replaced by its default and ``bad`` flagging the point,
+    so that the caller returns NaN and a result code for it."""
+    if not isinstance(params, Latta09Params):
+        raise TypeError(f"`params` must be a Latta09Params; got {type(params).__name__}.")
+    for name in DEFAULTS:
+        shape = jnp.shape(getattr(params, name))
+        if shape != ():
+            raise ValueError(
+                f"`params.{name}` has shape {shape}: the latta09 functions take one parameter "
+                "point (scalars); jax.vmap over a batch of parameters."
+            )
+    if throw:
+        return eqx.tree_at(
+            lambda q: [getattr(q, k) for k in DEFAULTS],
+            params,
+            [_checked(k, getattr(params, k)) for k in DEFAULTS],
+        )
+    bads = {k: FIELD_CHECKS[k][0](getattr(params, k)) for k in DEFAULTS}
+    safe = [jnp.where(bads[k], DEFAULTS[k][0], getattr(params, k)) for k in DEFAULTS]
+    bad = jnp.any(jnp.stack(list(bads.values())))
+    return eqx.tree_at(lambda q: [getattr(q, k) for k in DEFAULTS], params, safe), bad
 
 
 def electron_zeeman_ueV(g_e: float, field_tesla: float) -> float:
@@ -208,6 +256,7 @@ def seconds_to_rate_units(t_seconds) -> float:
 
 __all__ = [
     "DEFAULTS",
+    "FIELD_CHECKS",
     "Latta09Params",
     "RATE_UNIT_PER_SECOND",
     "check_params",

@@ -27,14 +27,31 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._inputs import check_value
+from ._dicke import _check_spin
 from ._dot import w_abs, w_peak
 from ._parameters import Latta09Params
 
 
+_NONNEGATIVE = (lambda x: ~((x >= 0) & jnp.isfinite(x)), "finite and >= 0")
+_POSITIVE = (lambda x: ~((x > 0) & jnp.isfinite(x)), "finite and > 0")
+_CHECKS = {
+    "alpha_roh": _NONNEGATIVE,
+    "alpha_oh": _NONNEGATIVE,
+    "gamma_dec": _POSITIVE,
+    "shift_per_p": (lambda x: ~jnp.isfinite(x), "finite"),
+    "rabi": _NONNEGATIVE,
+    "gamma": _POSITIVE,
+}
+
+
 class PhenomenologicalModel(eqx.Module):
     """Eq. (13)-(15) with coefficients ``alpha_roh``, ``alpha_oh`` (dimensionless, ≥ 0),
-    ``gamma_dec`` [µeV], the transition shift per unit polarisation ``shift_per_p = A I_n``
-    [µeV], and the laser ``rabi``, ``gamma`` [µeV]."""
+    ``gamma_dec`` [µeV, > 0], the transition shift per unit polarisation
+    ``shift_per_p = A I_n`` [µeV], and the laser ``rabi`` (≥ 0), ``gamma`` (> 0) [µeV].
+
+    Construction refuses values outside these ranges, or non-finite ones, naming the field
+    (``ValueError``, or ``eqx.error_if`` when traced)."""
 
     alpha_roh: Float[Array, ""]
     alpha_oh: Float[Array, ""]
@@ -43,14 +60,41 @@ class PhenomenologicalModel(eqx.Module):
     rabi: Float[Array, ""]
     gamma: Float[Array, ""]
 
+    def __init__(self, alpha_roh, alpha_oh, gamma_dec, shift_per_p, rabi, gamma):
+        values = dict(
+            alpha_roh=alpha_roh,
+            alpha_oh=alpha_oh,
+            gamma_dec=gamma_dec,
+            shift_per_p=shift_per_p,
+            rabi=rabi,
+            gamma=gamma,
+        )
+        for name, value in values.items():
+            bad, what = _CHECKS[name]
+            x = jnp.asarray(value, float)
+            msg = f"PhenomenologicalModel: `{name}` must be {what}."
+            setattr(self, name, check_value(x, bad, msg))
+
     @classmethod
     def from_params(
         cls, params: Latta09Params, n_nuclei: int, spin: float = 0.5
     ) -> "PhenomenologicalModel":
-        """Coefficients implied by the master-equation parameters (module docstring)."""
+        """Coefficients implied by the master-equation parameters (module docstring).
+
+        Needs ``γ_hhlh > 0`` and ``c_spin > 0`` (else ``α_OH = 0``: no P = 0 locking point
+        to calibrate at; ``ValueError``, or ``eqx.error_if`` when traced), ``n_nuclei`` a
+        positive int and ``spin`` a positive half-integer."""
+        if not isinstance(params, Latta09Params):
+            raise TypeError(f"`params` must be a Latta09Params; got {type(params).__name__}.")
+        _check_spin(n_nuclei, spin)
         eps = params.hyperfine_scale(n_nuclei)
         alpha_roh = eps / 2
-        ratio = params.spin_dephasing * params.gamma_hhlh / (params.kappa * params.gamma)
+        ratio = check_value(
+            params.spin_dephasing * params.gamma_hhlh / (params.kappa * params.gamma),
+            lambda r: ~(r > 0),
+            "PhenomenologicalModel.from_params needs gamma_hhlh > 0 and spin_dephasing > 0 "
+            "(otherwise alpha_OH = 0 and there is no locking point to calibrate at).",
+        )
         alpha_oh = alpha_roh * ratio
         w_lock = alpha_roh / alpha_oh
         electron = eps * (0.5 + params.spin_dephasing) * w_lock
@@ -117,6 +161,8 @@ class PhenomenologicalModel(eqx.Module):
         (Overhauser, ``P < 0``) and to the red (reverse Overhauser, ``P > 0``). Host-side;
         from the branch ``Δω(P) = Δω̃_lock(P) + A I_n P``, ``Δω̃_lock(P) ≥ 0`` solving
         ``α_ROH W − α_OH W² = γ_dec P`` on the larger-``W`` root."""
+        if isinstance(num, bool) or not isinstance(num, int | np.integer) or num < 2:
+            raise ValueError(f"`num` must be an int >= 2; got {num!r}.")
         a, b, g = (float(self.alpha_roh), float(self.alpha_oh), float(self.gamma_dec))
         wp = float(self.w_peak)
         p_lo = -float(self.p_max_negative)

@@ -21,9 +21,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
 from .._ratematrix import birth_death_stationary
-from .._steady import AbstractSteadyStateSolver, DenseLU
-from ._dicke import DickeSpace, matrix_elements
-from ._dot import absorption, dot_steadystate
+from .._steady import RESULTS, AbstractSteadyStateSolver, DenseLU
+from ._dicke import DickeSpace, ladder_matrix_elements
+from ._dot import absorption, steadystates
 from ._parameters import Latta09Params, check_params
 from ._rates import (
     DIRECTIONS,
@@ -43,7 +43,10 @@ class NuclearSteadyState(eqx.Module):
     ladder shape ``log f(m)``; ``log_ladder_norm`` ``(L,)`` = ``log Z_I``; ``rho`` ``(K, 3, 3)``
     conditional QD states; ``coefficients`` ``(K, 5)`` per-matrix-element process rates
     [µeV]; ``absorption_m`` ``(K,)`` conditional absorption [µeV]; ``log_i2`` ``(K,)`` =
-    ``log Σ_I P(I, m) I(I+1)``. Observables are properties (units in their docstrings).
+    ``log Σ_I P(I, m) I(I+1)``; ``result``: :class:`jaxspin.RESULTS` code of the point
+    (``nuclear_steady_state(..., throw=False)``: a failed QD solve or a bad parameter gives
+    NaN arrays and a code other than ``successful``). Observables are properties (units in
+    their docstrings).
     A batched state (from ``jax.vmap`` or :func:`detuning_scan`) carries leading axes on
     every array; the properties then have those axes.
     """
@@ -58,6 +61,7 @@ class NuclearSteadyState(eqx.Module):
     coefficients: Float[Array, "K 5"]
     absorption_m: Float[Array, " K"]
     log_i2: Float[Array, " K"]
+    result: RESULTS
 
     @property
     def p(self) -> Float[Array, " K"]:
@@ -136,7 +140,7 @@ def ladder_shape(
     with per-matrix-element coefficients ``a`` (up) and ``b`` (down)."""
     m = space.m
     i_cut = space.spins[-1:]
-    m_up, m_down = matrix_elements(i_cut, m)
+    m_up, m_down = ladder_matrix_elements(i_cut, m)
     up = a[:-1] * m_up[0, :-1]
     down = b[1:] * m_down[0, 1:]
     return birth_death_stationary(up, down, log=True)
@@ -176,23 +180,60 @@ def nuclear_steady_state(
     pair is required), e.g. to isolate the Overhauser or the reverse-Overhauser process.
     ``solver``: passed to the QD steady-state solve (:func:`dot_steadystate`).
 
+    Checks: ``params`` a :class:`Latta09Params` of scalars, ``space`` a
+    :class:`DickeSpace` (``TypeError``/``ValueError``); every field in range (as at
+    construction; ``eqx.error_if`` inside the compiled function). ``throw=True``: a bad
+    field or a failed QD solve raises. ``throw=False``: that point comes back with NaN
+    arrays and ``result`` set (``RESULTS.nonfinite`` for a bad field), so one bad point of
+    a ``vmap`` does not stop the others.
+
     Example:
         >>> from jaxspin.latta09 import DickeSpace, Latta09Params, nuclear_steady_state
         >>> ss = nuclear_steady_state(Latta09Params(detuning=1.0), DickeSpace(200))
         >>> bool(abs(float(ss.p.sum()) - 1) < 1e-12)
         True
     """
+    check_space(space)
     return _steady_state(params, space, include_mask(include), solver, throw)
+
+
+def check_space(space) -> DickeSpace:
+    if not isinstance(space, DickeSpace):
+        raise TypeError(f"`space` must be a latta09.DickeSpace; got {type(space).__name__}.")
+    return space
 
 
 @eqx.filter_jit
 def _steady_state(params, space, mask, solver, throw):
-    params = check_params(params)
+    given = params
+    if throw:
+        params, bad = check_params(params), None
+    else:
+        params, bad = check_params(params, throw=False)  # bad fields -> defaults, flagged
     n = space.n_nuclei
     shift = params.hyperfine / n * space.m
-    rho = dot_steadystate(params, shift, solver=solver, throw=throw)
+    rho, failed_m = steadystates(params, shift, solver, throw)
     coeffs = process_coefficients(params, n, rho, shift, mask)
-    return steady_state_from_coefficients(params, space, rho, coeffs)
+    ss = steady_state_from_coefficients(params, space, rho, coeffs)
+    if throw:
+        return ss
+    failed = jnp.any(failed_m) | bad
+    result = RESULTS.where(failed, RESULTS.nonfinite, RESULTS.successful)
+    nan = lambda x: jnp.where(failed, jnp.asarray(jnp.nan, x.dtype), x)
+    names = _ARRAYS + ("params", "result")
+    values = [nan(getattr(ss, a)) for a in _ARRAYS] + [given, result]
+    return eqx.tree_at(lambda q: [getattr(q, a) for a in names], ss, values)
+
+
+_ARRAYS = (
+    "log_p",
+    "log_shape",
+    "log_ladder_norm",
+    "rho",
+    "coefficients",
+    "absorption_m",
+    "log_i2",
+)
 
 
 def steady_state_from_coefficients(
@@ -202,7 +243,8 @@ def steady_state_from_coefficients(
     coeffs: Float[Array, "K 5"],
 ) -> NuclearSteadyState:
     """Steps (3)-(4) of the module docstring from given conditional QD states ``rho`` and
-    per-matrix-element process rates ``coeffs`` on the grid ``space.m`` (one point)."""
+    per-matrix-element process rates ``coeffs`` on the grid ``space.m`` (one point;
+    ``result`` is ``successful``: the caller knows how ``rho`` was obtained)."""
     a, b = ladder_coefficients(coeffs)
     log_shape = ladder_shape(space, a, b)
     log_p, log_z, log_g, log_c = mixture(space, log_shape)
@@ -221,4 +263,5 @@ def steady_state_from_coefficients(
         coefficients=coeffs,
         absorption_m=absorption(params, rho),
         log_i2=log_i2,
+        result=RESULTS.successful,
     )

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._fit import fit
+from .._inputs import check_finite
 from .._transform import Identity, Positive
 from ._params import Parameters
 from ._temperature import nuclear_polarization
@@ -55,11 +56,21 @@ def fit_polarization(
     - ``free``: names of the fitted fields; ``tau_c`` and ``b_local`` are fitted in
       log-coordinates (``Positive``), the rest unconstrained.
 
+    Checks (``ValueError``): ``free`` a non-empty tuple of known names, ``params0``
+    scalars, ``field``/``polarization`` non-empty 1-D of one length, ``field`` finite; the
+    data and ``sigma`` as in :func:`jaxspin.fit` (finite, ``sigma > 0``). ``throw=False``:
+    a failed fit returns its result code (:func:`jaxspin.fit`).
+
     **Returns:** :class:`jaxspin.FitResult` (``params``, ``stderr`` as ``Parameters``;
     ``summary()``).
     """
     if not isinstance(params0, Parameters):
         raise TypeError("`params0` must be a smirnov24.Parameters.")
+    if isinstance(free, str):
+        raise ValueError(f"`free` must be a tuple of field names, not the string {free!r}.")
+    free = tuple(free)
+    if not free:
+        raise ValueError("`free` is empty: name at least one parameter to fit.")
     for name in free:
         if name not in _ORDER:
             raise ValueError(f"`free` names an unknown parameter {name!r}.")
@@ -67,11 +78,12 @@ def fit_polarization(
         raise ValueError("`params0` must hold scalars (one parameter set).")
     field = jnp.asarray(field, dtype=float)
     polarization = jnp.asarray(polarization, dtype=float)
-    if field.ndim != 1 or field.shape != polarization.shape:
+    if field.ndim != 1 or field.shape != polarization.shape or field.size == 0:
         raise ValueError(
-            f"`field` and `polarization` must be 1-D of equal length; got {field.shape} "
-            f"and {polarization.shape}."
+            f"`field` and `polarization` must be non-empty, 1-D and of equal length; got "
+            f"{field.shape} and {polarization.shape}."
         )
+    field = check_finite(field, "field")
     treedef = jax.tree.structure(params0)
     free_mask = jax.tree.unflatten(treedef, [n in free for n in _ORDER])
     transforms = jax.tree.unflatten(

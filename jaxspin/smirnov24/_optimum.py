@@ -79,6 +79,10 @@ def optimal_field(
     converges to ``rtol = 1e-12`` in ``log B``. Gradients with respect to any
     parameter are exact (implicit function theorem at ``dβ/dB = 0``).
 
+    ``num_grid`` must be an int >= 3 (``ValueError``). ``throw=True``: a point where Newton
+    fails raises (``eqx.error_if``); ``throw=False``: that point has ``field`` and
+    ``beta_max`` NaN and its ``result`` code, the others are unaffected.
+
     Example:
         >>> res = optimal_field(Parameters.paper(tau_c=1e-3))   # fields in B̃_L
         >>> round(float(res.field), 4)    # -> B̃_L at short τc
@@ -96,13 +100,17 @@ def optimal_field(
         return jnp.exp(x), 4.0 * p.s_z * jnp.exp(logb), result
 
     b0, beta_max, result = vectorize(kernel, params)
+    failed = result != optx.RESULTS.successful
     if throw:
         b0 = eqx.error_if(
             b0,
-            result != optx.RESULTS.successful,
+            failed,
             "optimal_field: Newton's method on dβ/dB = 0 did not converge (pass throw=False "
             "to keep failures as data in `result`).",
         )
+    else:  # a point that failed is NaN, not the bracket's edge
+        b0 = jnp.where(failed, jnp.nan, b0)
+        beta_max = jnp.where(failed, jnp.nan, beta_max)
     return OptimalField(b0, beta_max, result)
 
 

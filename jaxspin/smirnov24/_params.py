@@ -26,10 +26,21 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._batching import map_batched
-from .._inputs import as_real, check_finite, concretely
+from .._inputs import as_real, check_finite, check_value
 
 
 SQRT3 = math.sqrt(3.0)
+
+
+# field -> (bad(x), what it must be); NaN fails every test.
+_FIELD_CHECKS = {
+    "tau_c": (lambda x: ~((x >= 0) & jnp.isfinite(x)), ">= 0 and finite"),
+    "b_local": (lambda x: ~((x > 0) & jnp.isfinite(x)), "> 0 and finite"),
+    "delta_b": (lambda x: ~(x > 0), "> 0 (inf allowed)"),
+    "n_i": (lambda x: ~(x > 0), "> 0 (inf allowed)"),
+    "s_z": (lambda x: ~(jnp.abs(x) <= 0.5), "in [-1/2, 1/2] (a mean electron spin)"),
+    "mean_overhauser": (lambda x: ~jnp.isfinite(x), "finite"),
+}
 
 
 class Parameters(eqx.Module):
@@ -49,6 +60,11 @@ class Parameters(eqx.Module):
     - ``s_z``: mean electron spin ``<S_z>`` along the field (only scales ``β``).
     - ``mean_overhauser``: mean Overhauser field ``<Ω_N> T2e*`` along the field
       (Eqs. (S23), (S24)); the paper's results assume it negligible (``0``).
+
+    Construction checks these ranges (NaN fails all; ``|s_z| ≤ 1/2``) and that the fields
+    broadcast together: ``ValueError`` for concrete values, ``eqx.error_if`` (a runtime
+    error) for values traced inside ``jit``/``vmap``/``grad`` (each check travels with its
+    field: it fires wherever the field is used).
     """
 
     tau_c: Float[Array, "..."]
@@ -67,26 +83,24 @@ class Parameters(eqx.Module):
         s_z: ArrayLike = 0.5,
         mean_overhauser: ArrayLike = 0.0,
     ):
-        self.tau_c = as_real(tau_c, "tau_c")
-        self.b_local = as_real(b_local, "b_local")
-        self.delta_b = as_real(delta_b, "delta_b")
-        self.n_i = as_real(n_i, "n_i")
-        self.s_z = as_real(s_z, "s_z")
-        self.mean_overhauser = as_real(mean_overhauser, "mean_overhauser")
-
-    def __check_init__(self):
-        checks = (
-            ("tau_c", lambda x: (x >= 0) & jnp.isfinite(x), ">= 0 and finite"),
-            ("b_local", lambda x: (x > 0) & jnp.isfinite(x), "> 0 and finite"),
-            ("delta_b", lambda x: x > 0, "> 0 (inf allowed)"),
-            ("n_i", lambda x: x > 0, "> 0 (inf allowed)"),
-            ("s_z", jnp.isfinite, "finite"),
-            ("mean_overhauser", jnp.isfinite, "finite"),
-        )
-        for name, ok, what in checks:
-            x = getattr(self, name)
-            if concretely(x, lambda v, ok=ok: ~jnp.all(ok(v))):
-                raise ValueError(f"Parameters: `{name}` must be {what}; got {x}.")
+        values = {
+            "tau_c": as_real(tau_c, "tau_c"),
+            "b_local": as_real(b_local, "b_local"),
+            "delta_b": as_real(delta_b, "delta_b"),
+            "n_i": as_real(n_i, "n_i"),
+            "s_z": as_real(s_z, "s_z"),
+            "mean_overhauser": as_real(mean_overhauser, "mean_overhauser"),
+        }
+        try:
+            jnp.broadcast_shapes(*(v.shape for v in values.values()))
+        except ValueError:
+            shapes = ", ".join(f"{k} {v.shape}" for k, v in values.items())
+            raise ValueError(
+                f"Parameters: the fields must broadcast together; got {shapes}."
+            ) from None
+        for name, (bad, what) in _FIELD_CHECKS.items():
+            msg = f"Parameters: `{name}` must be {what}."
+            setattr(self, name, check_value(values[name], bad, msg))
 
     @classmethod
     def paper(cls, tau_c: ArrayLike, n_i: ArrayLike = 1e6, s_z: ArrayLike = 0.5) -> "Parameters":

@@ -34,6 +34,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from .._inputs import as_real, check_value
 from .._overhauser import OverhauserField, TanhSinh, overhauser_quad
 from ._params import Parameters, entry_point, vectorize
 from ._relaxation import DEFAULT_RULE, _check_rule, averages
@@ -42,7 +43,18 @@ from ._relaxation import DEFAULT_RULE, _check_rule, averages
 def rotation_interpolated(tau_c, n_i):
     r"""Rotation part of Φ, Eq. (S38): ``(2/5)(1/(1+x²) + 1/(4+x²))`` with
     ``x² = (aτc/ħ)² = τ²/N_I`` (``1/2`` for ``N_I = inf``, Eq. (9); ``(4/5)/x²`` at large
-    ``x``, Eq. (S35))."""
+    ``x``, Eq. (S35)). Broadcasts; refuses ``tau_c`` not finite and ``>= 0`` and
+    ``n_i`` not ``> 0`` (``ValueError``, or ``eqx.error_if`` when traced)."""
+    tau_c = check_value(
+        as_real(tau_c, "tau_c"),
+        lambda x: ~((x >= 0) & jnp.isfinite(x)),
+        "`tau_c` must be >= 0 and finite.",
+    )
+    n_i = check_value(as_real(n_i, "n_i"), lambda x: ~(x > 0), "`n_i` must be > 0 (inf allowed).")
+    return _rotation_interpolated(tau_c, n_i)
+
+
+def _rotation_interpolated(tau_c, n_i):
     x2 = jnp.asarray(tau_c) ** 2 / jnp.asarray(n_i)
     return 0.4 * (1.0 / (1.0 + x2) + 1.0 / (4.0 + x2))
 
@@ -95,7 +107,7 @@ class PhiInterpolation(AbstractPhi):
     """Eq. (9) for ``n_i = inf``, the interpolation (S38) otherwise (the paper's Fig. 2)."""
 
     def rotation(self, params, field, rule):
-        return rotation_interpolated(params.tau_c, params.n_i)
+        return _rotation_interpolated(params.tau_c, params.n_i)  # checked by Parameters
 
 
 class PhiExact(AbstractPhi):

@@ -19,12 +19,14 @@ import math
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import constants
+from .._inputs import as_real, check_finite, check_positive, check_value
 from .._overhauser import OverhauserField, TanhSinh, overhauser_radial
 from ._maximize import argmax_log
-from ._params import Parameters, entry_point, vectorize
+from ._params import Parameters, _leaves, entry_point, vectorize
 
 
 DEFAULT_RULE = TanhSinh(level=4)
@@ -45,8 +47,13 @@ def mean_overhauser_from_beta(
 ) -> Float[Array, "..."]:
     r"""Mean Overhauser field ``<Ω_N> T2e*`` set by the spin temperature, Eqs. (S23)-(S24):
     ``<Ω_N> = a N <I_z>/ħ`` with ``<I_z> = I(I+1) ħγ_N B β/3`` gives
-    ``<Ω_N> T2e* = √N_I ħγ_N β B / 4`` (``beta`` is ``ħγ_N β`` in inverse field units)."""
-    return jnp.sqrt(jnp.asarray(n_i)) * jnp.asarray(beta) * jnp.asarray(field) / 4.0
+    ``<Ω_N> T2e* = √N_I ħγ_N β B / 4`` (``beta`` is ``ħγ_N β`` in inverse field units).
+    Refuses non-finite ``beta``/``field`` and ``n_i`` not finite and ``> 0`` (``ValueError``,
+    or ``eqx.error_if`` when traced)."""
+    beta = check_finite(as_real(beta, "beta"), "beta")
+    field = check_finite(as_real(field, "field"), "field")
+    n_i = check_positive(as_real(n_i, "n_i"), "n_i")
+    return jnp.sqrt(n_i) * beta * field / 4.0
 
 
 def _lorentz_moments(tau):
@@ -61,7 +68,12 @@ def averages(params: Parameters, field: ArrayLike, rule: TanhSinh = DEFAULT_RULE
     """``(K, Λ)`` at one point (see the module docstring), in units of ``1/T2e*²`` and 1."""
     tau = params.tau_c
     dist = overhauser_distribution(params, field)
-    est = overhauser_radial(_lorentz_moments(tau), dist, breakpoints=(1.0 / tau,), rule=rule)
+    # the Lorentzian's width 1/τ; at τ = 0 there is none: the largest float lies beyond the
+    # radial window and is clipped to its end (an empty piece), as 1/0 = inf was
+    positive = tau > 0
+    big = jnp.finfo(jnp.result_type(tau)).max
+    knee = jnp.where(positive, 1.0 / jnp.where(positive, tau, 1.0), big)
+    est = overhauser_radial(_lorentz_moments(tau), dist, breakpoints=(knee,), rule=rule)
     return est.value
 
 
@@ -132,7 +144,6 @@ def electron_relaxation_time_lorentzian(params: Parameters, field: ArrayLike = 0
     return vectorize(kernel, params, field, names=("field",))
 
 
-@entry_point("field", "filling")
 def nuclear_relaxation_time(
     params: Parameters,
     field: ArrayLike = 0.0,
@@ -141,9 +152,17 @@ def nuclear_relaxation_time(
     rule: TanhSinh = DEFAULT_RULE,
 ) -> Float[Array, "..."]:
     r"""``T1N^e / T2e*``, Eq. (S27): ``T1N^e = N_I T1e^N / f`` with the filling factor
-    ``f = τc/τR`` of the dots. Needs a finite ``params.n_i``."""
+    ``f = τc/τR`` of the dots. Refuses ``filling`` not finite and ``> 0`` and an infinite
+    ``params.n_i`` (``ValueError``, or ``eqx.error_if`` when traced)."""
+    _leaves(params)
+    filling = check_positive(as_real(filling, "filling"), "filling")
+    n_i = check_value(
+        params.n_i,
+        lambda x: ~jnp.isfinite(x),
+        "nuclear_relaxation_time needs a finite `params.n_i` (T1N^e = N_I T1e^N / f).",
+    )
     t1e = electron_relaxation_time(params, field, rule=rule)
-    return params.n_i * t1e / jnp.asarray(filling)
+    return n_i * t1e / filling
 
 
 @entry_point("field")
@@ -200,11 +219,14 @@ def spin_temperature_threshold(
     Defaults are the paper's GaAs numbers (Sec. S2): ``aN ≈ 100 μeV``, ``T2,N ≈ 0.1 ms``,
     ``I = 3/2``. They give ``C ≈ 1.7e6`` (the paper states ``1e7``).
     """
+    given = dict(hyperfine_total_uev=hyperfine_total_uev, spin=spin, t2n=t2n)
+    if t1_min is not None:
+        given["t1_min"] = t1_min
+    for name, value in given.items():
+        check_positive(np.asarray(value, float), name)
     if t1_min is None:
         _, t1, _ = nuclear_relaxation_minimum(Parameters(1.0))
         t1_min = float(t1)
-    if hyperfine_total_uev <= 0 or spin <= 0 or t2n <= 0 or t1_min <= 0:
-        raise ValueError("hyperfine_total_uev, spin, t2n and t1_min must be > 0.")
     c = 4.0 * spin * (spin + 1.0) / 3.0
     a_energy = hyperfine_total_uev * constants.UEV
     return t2n * a_energy / (t1_min * math.sqrt(c) * constants.HBAR)
