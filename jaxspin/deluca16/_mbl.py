@@ -10,26 +10,35 @@ signed difference averages to zero, so we average ``|δM_n|`` (the reading that 
 figure's decay meaningful).
 """
 
+import operator
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
 from ._basis import basis
-from ._ed import check_size, sector_hamiltonian
-from ._model import DeLucaModel
-from ._stationary import _check_model, map_models
+from ._ed import _sector_hamiltonian, check_size
+from ._model import ELECTRON_FIELDS, DeLucaModel
+from ._stationary import _check_model, block_count, map_models
 
 
 def _site_index(site, n_spins):
-    if site is not None and not 0 <= site < n_spins:
+    if site is None:
+        return None
+    try:
+        site = operator.index(site)
+    except TypeError:
+        raise ValueError(f"`site` must be an integer or None; got {site!r}.") from None
+    if not 0 <= site < n_spins:
         raise ValueError(f"`site` must be in [0, {n_spins}) or None; got {site}.")
+    return site
 
 
 def _kernel(model: DeLucaModel, site):
     n = model.n_spins
     k = n // 2
-    e, v = jnp.linalg.eigh(sector_hamiltonian(model, k, nucleus=False))
+    e, v = jnp.linalg.eigh(_sector_hamiltonian(model, k, nucleus=False))
     m = jnp.asarray(basis(n, False).sectors[k].m_e, v.dtype)
     sz = (v**2).T @ m  # (d, N): <n|S^z_i|n>
     return e, (sz if site is None else sz[:, site])
@@ -45,9 +54,14 @@ def eigenstate_polarizations(
 ) -> tuple[Float[Array, "... d"], Float[Array, "... d"]]:
     """``(ε_n, <n|S^z_site|n>)`` for the zero-magnetization eigenstates of the electron
     Hamiltonian, ascending energy [DeLuca16, Fig. 4(a)]; ``site=None`` returns all spins
-    (last axis ``N``). ``ε_n`` in rad/µs (rotating frame, the sector's ``ω_e M = 0``)."""
-    batch = _check_model(model)
-    _site_index(site, model.n_spins)
+    (last axis ``N``). ``ε_n`` in rad/µs (rotating frame, the sector's ``ω_e M = 0``).
+
+    Checked: shapes, memory, ``delta`` and ``U`` finite (the values it reads; a
+    ``ValueError`` now, or ``eqx.error_if`` when traced), ``site`` in ``[0, N)`` or
+    ``None``, ``block_size`` an int >= 1 or ``None``."""
+    model, batch = _check_model(model, fields=ELECTRON_FIELDS)
+    site = _site_index(site, model.n_spins)
+    block_size = block_count(block_size)
     size = int(np.prod(batch, dtype=np.int64)) if batch else 1
     block = min(size, block_size or 64)
     check_size(model.n_spins, block, nucleus=False)

@@ -39,8 +39,9 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
+from .._inputs import check_int, check_value, concretely
 from ..constants import kelvin_to_angular_frequency
 
 
@@ -65,14 +66,113 @@ def mhz(f: float | Array) -> float | Array:
 
 
 def beta_per_us(temperature_k: float) -> float:
-    """Inverse temperature ``ħ/(k_B T)`` in µs (so ``β ω`` is dimensionless for ω in rad/µs)."""
+    """Inverse temperature ``ħ/(k_B T)`` in µs (so ``β ω`` is dimensionless for ω in rad/µs).
+
+    A concrete ``temperature_k`` [K] must be finite and > 0 (``ValueError``)."""
+    refuse_now(temperature_k, "> 0", "temperature_k", "K")
     return 1e6 / kelvin_to_angular_frequency(temperature_k)
+
+
+# --------------------------------------------------------------------------------------
+# Validation: one table of what every field must satisfy
+# --------------------------------------------------------------------------------------
+_RULES = {
+    "finite": (lambda a: ~jnp.isfinite(a), "finite"),
+    "> 0": (lambda a: ~jnp.isfinite(a) | (a <= 0), "finite and > 0"),
+    ">= 0": (lambda a: ~jnp.isfinite(a) | (a < 0), "finite and >= 0"),
+}
+
+#: What each :class:`Parameters` field must satisfy, and its unit.
+PARAMETER_RULES = {
+    "omega_e": ("> 0", "rad/µs"),
+    "delta_omega_e": (">= 0", "rad/µs"),
+    "omega_n": ("finite", "rad/µs"),
+    "U": (">= 0", "rad/µs"),
+    "D": (">= 0", "rad/µs"),
+    "omega_1": (">= 0", "rad/µs"),
+    "omega_mw": ("> 0", "rad/µs"),
+    "T1e": ("> 0", "µs"),
+    "T2e": ("> 0", "µs"),
+    "beta": (">= 0", "µs"),
+}
+#: What each :class:`DeLucaModel` array must satisfy, and its unit.
+MODEL_RULES = {"delta": ("finite", "rad/µs"), "U": ("finite", "rad/µs"), "D": ("finite", "rad/µs")}
+
+
+def _message(name: str, rule: str, unit: str) -> str:
+    return f"`{name}` must be {_RULES[rule][1]} [{unit}]."
+
+
+def refuse_now(x, rule: str, name: str, unit: str) -> None:
+    """Construction-time check: raise ``ValueError`` now if a *concrete* ``x`` breaks
+    ``rule``. Traced values pass: the public entry points check them (raising, or with
+    ``throw=False`` flagging the point), so a class built inside ``vmap`` cannot kill a
+    ``throw=False`` batch."""
+    bad = _RULES[rule][0]
+    if concretely(x, lambda a: jnp.any(bad(jnp.asarray(a)))):
+        shown = jnp.asarray(x)
+        got = f"; got {float(shown)}" if shown.size == 1 else ""
+        raise ValueError(_message(name, rule, unit)[:-1] + got + ".")
+
+
+#: The values each computation reads, hence checks (a value it does not read is not
+#: checked there: under ``jit`` such a check would be dead code). ``params.U``, ``params.D``
+#: and ``params.delta_omega_e`` only shape the disorder (checked when :class:`Parameters`
+#: is built from concrete values).
+PIPELINE_FIELDS = (
+    "delta", "U", "D", "params.omega_e", "params.omega_n", "params.omega_1",
+    "params.omega_mw", "params.T1e", "params.T2e", "params.beta",
+)  # fmt: skip
+SPECTRUM_FIELDS = ("delta", "U", "D", "params.omega_n")  #: :func:`diagonalize`
+ELECTRON_FIELDS = ("delta", "U")  #: the electron Hamiltonian (no nucleus; MBL)
+KAPPA_FIELDS = ("omega_e", "omega_1", "omega_mw", "T1e", "T2e", "beta")  #: Eq. (21)
+PE_FIELDS = KAPPA_FIELDS + ("delta_omega_e", "U")  #: the perturbative estimate
+
+
+def _rule(field: str):
+    own = field.removeprefix("params.")
+    return MODEL_RULES[field] if field in MODEL_RULES else PARAMETER_RULES[own]
+
+
+def _get(tree, field: str):
+    for part in field.split("."):
+        tree = getattr(tree, part)
+    return tree
+
+
+def float_leaves(tree):
+    """Every leaf as a float array (``eqx.tree_at`` may have put a Python number there)."""
+    return jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.result_type(float)), tree)
+
+
+def checked(tree, fields, name: str):
+    """``tree`` (a :class:`DeLucaModel` or :class:`Parameters`) with the ``fields`` checked
+    against :data:`MODEL_RULES`/:data:`PARAMETER_RULES`: ``ValueError`` now for concrete
+    values, ``eqx.error_if`` (raised at run time) for traced ones. Messages name
+    ``name.field``."""
+    tree = float_leaves(tree)
+    values = [
+        check_value(_get(tree, f), _RULES[_rule(f)[0]][0], _message(f"{name}.{f}", *_rule(f)))
+        for f in fields
+    ]
+    return eqx.tree_at(lambda t: [_get(t, f) for f in fields], tree, values)
+
+
+def is_bad(tree, fields) -> Bool[Array, ""]:
+    """Traced flag for ``throw=False`` paths: some of the ``fields`` of ``tree`` (one
+    realization or parameter point) break their rule."""
+    flags = [jnp.any(_RULES[_rule(f)[0]][0](_get(tree, f))) for f in fields]
+    return jnp.any(jnp.stack(flags))
 
 
 class Parameters(eqx.Module):
     """Global (realization-independent) parameters, all traced (rad/µs, µs).
 
     Build them with :func:`table1` (the paper's Table I, any entry overridable).
+    Checked (:data:`PARAMETER_RULES`): ``omega_e``, ``omega_mw``, ``T1e``, ``T2e`` finite
+    and > 0; ``delta_omega_e``, ``U``, ``D``, ``omega_1``, ``beta`` finite and >= 0;
+    ``omega_n`` finite. Concrete values are refused here (``ValueError``); traced ones
+    (built inside ``jit``/``vmap``) by every public entry point that uses them.
     """
 
     omega_e: Float[Array, ""]  #: mean electron Larmor frequency ω_e [rad/µs]
@@ -98,6 +198,8 @@ class Parameters(eqx.Module):
         self.T1e = jnp.asarray(T1e, dt)
         self.T2e = jnp.asarray(T2e, dt)
         self.beta = jnp.asarray(beta, dt)
+        for f, (rule, unit) in PARAMETER_RULES.items():
+            refuse_now(getattr(self, f), rule, f, unit)
 
 
 def table1(
@@ -118,7 +220,21 @@ def table1(
     does not state it; −30 MHz sits near the positive maximum of the DNP profile, Fig. 2).
     ``B_tesla`` scales ``ω_e``, ``Δω_e`` and ``ω_n`` linearly from their 3.35 T values
     (``mw_offset_mhz`` is *not* scaled: pass a scaled value to keep the relative position).
+    Concrete arguments are checked: ``B_tesla``, ``temperature_k``, ``T1e_s``, ``T2e_s``
+    finite and > 0; ``U_mhz``, ``D_mhz``, ``omega_1_mhz`` finite and >= 0;
+    ``mw_offset_mhz`` finite (``ValueError`` naming the argument).
     """
+    for name, x, rule, unit in (
+        ("U_mhz", U_mhz, ">= 0", "MHz"),
+        ("mw_offset_mhz", mw_offset_mhz, "finite", "MHz"),
+        ("D_mhz", D_mhz, ">= 0", "MHz"),
+        ("B_tesla", B_tesla, "> 0", "T"),
+        ("temperature_k", temperature_k, "> 0", "K"),
+        ("omega_1_mhz", omega_1_mhz, ">= 0", "MHz"),
+        ("T1e_s", T1e_s, "> 0", "s"),
+        ("T2e_s", T2e_s, "> 0", "s"),
+    ):
+        refuse_now(x, rule, name, unit)
     scale = B_tesla / TABLE_I["B_tesla"]
     omega_e = 2 * math.pi * TABLE_I["omega_e_ghz"] * 1e3 * scale
     return Parameters(
@@ -145,6 +261,9 @@ class DeLucaModel(eqx.Module):
     drawing realizations). The number of spins ``N`` is static (it fixes the basis).
     Stack realizations with :func:`random_models` or ``jax.vmap``; every function of
     ``jaxspin.deluca16`` takes one realization and is vmapped over a batch.
+
+    Checked: shapes (``N >= 1``); concrete ``delta``, ``U``, ``D`` must be finite
+    (``ValueError``); traced ones are checked by the public entry points.
     """
 
     delta: Float[Array, " N"]
@@ -158,20 +277,42 @@ class DeLucaModel(eqx.Module):
         self.U = jnp.asarray(U, dt)
         self.D = jnp.asarray(D, dt)
         self.params = params
+        if not isinstance(params, Parameters):
+            raise TypeError(f"`params` must be a Parameters; got {type(params).__name__}.")
+        if self.delta.ndim < 1 or self.U.ndim < 2 or self.D.ndim < 1:
+            raise ValueError(
+                f"`delta` {self.delta.shape}, `U` {self.U.shape} and `D` {self.D.shape} must "
+                "have shapes (..., N), (..., N, N) and (..., N)."
+            )
         n = self.delta.shape[-1]
         if self.U.shape[-2:] != (n, n) or self.D.shape[-1] != n:
             raise ValueError(
                 f"`delta` {self.delta.shape}, `U` {self.U.shape} and `D` {self.D.shape} must "
                 "have shapes (..., N), (..., N, N) and (..., N)."
             )
+        if n < 1:
+            raise ValueError(
+                f"`delta` must hold N >= 1 Zeeman offsets; got shape {self.delta.shape}."
+            )
+        for f, (rule, unit) in MODEL_RULES.items():
+            refuse_now(getattr(self, f), rule, f, unit)
 
     @property
     def n_spins(self) -> int:
         return int(self.delta.shape[-1])
 
 
+def positive_int(x, name: str = "n_spins") -> int:
+    """``x`` as a Python int >= 1 (``ValueError`` naming ``name`` otherwise)."""
+    return check_int(x, name, 1)
+
+
 def equally_spaced_offsets(n_spins: int, delta_omega_e) -> Float[Array, " N"]:
-    """Δ_i equally spaced over ``[−Δω_e, Δω_e]`` (end points included; ``0`` for N = 1)."""
+    """Δ_i equally spaced over ``[−Δω_e, Δω_e]`` (end points included; ``0`` for N = 1).
+
+    ``n_spins``: an int >= 1; a concrete ``delta_omega_e`` [rad/µs] must be finite and >= 0."""
+    n_spins = positive_int(n_spins)
+    refuse_now(delta_omega_e, ">= 0", "delta_omega_e", "rad/µs")
     if n_spins == 1:
         return jnp.zeros(1, jnp.result_type(float)) * delta_omega_e
     return delta_omega_e * jnp.linspace(-1.0, 1.0, n_spins)
@@ -179,9 +320,13 @@ def equally_spaced_offsets(n_spins: int, delta_omega_e) -> Float[Array, " N"]:
 
 def random_model(key: PRNGKeyArray, n_spins: int, params: Parameters) -> DeLucaModel:
     """Draw one realization as the paper does [DeLuca16, Sec. II B]: equally spaced Δ_i,
-    Gaussian U_ij (variance U²/N, symmetric) and D_i (variance D²/N)."""
-    if n_spins < 1:
-        raise ValueError(f"`n_spins` must be >= 1; got {n_spins}.")
+    Gaussian U_ij (variance U²/N, symmetric) and D_i (variance D²/N).
+
+    ``n_spins``: an int >= 1; ``key``: a JAX PRNG key; ``params``: :class:`Parameters`."""
+    n_spins = positive_int(n_spins)
+    _check_key(key)
+    if not isinstance(params, Parameters):
+        raise TypeError(f"`params` must be a Parameters; got {type(params).__name__}.")
     ku, kd = jax.random.split(key)
     dt = jnp.result_type(float)
     scale_u = params.U / math.sqrt(n_spins)
@@ -195,6 +340,23 @@ def random_model(key: PRNGKeyArray, n_spins: int, params: Parameters) -> DeLucaM
 def random_models(
     key: PRNGKeyArray, n_spins: int, n_realizations: int, params: Parameters
 ) -> DeLucaModel:
-    """``n_realizations`` independent realizations stacked on a leading axis (vmap-ready)."""
+    """``n_realizations`` (an int >= 1) independent realizations stacked on a leading axis
+    (vmap-ready)."""
+    n_spins = positive_int(n_spins)
+    n_realizations = positive_int(n_realizations, "n_realizations")
+    _check_key(key)
     keys = jax.random.split(key, n_realizations)
     return jax.vmap(lambda k: random_model(k, n_spins, params))(keys)
+
+
+def _check_key(key) -> None:
+    """A single PRNG key: a typed key (``jax.random.key``) or a raw ``uint32[2]``
+    (``jax.random.PRNGKey``)."""
+    typed = hasattr(key, "dtype") and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    raw = hasattr(key, "dtype") and key.dtype == jnp.uint32 and getattr(key, "shape", ()) == (2,)
+    if not ((typed and key.shape == ()) or raw):
+        shown = f"{key.dtype}{list(key.shape)}" if hasattr(key, "dtype") else repr(key)
+        raise ValueError(
+            f"`key` must be one PRNG key (jax.random.key(seed) or jax.random.PRNGKey(seed)); "
+            f"got {shown}."
+        )

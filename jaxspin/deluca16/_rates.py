@@ -37,9 +37,9 @@ from .._ratematrix import (
     relaxation_rates_block_tridiagonal,
     stationary_block_tridiagonal,
 )
-from ._basis import basis
-from ._ed import Spectrum, diagonalize, magnetizations
-from ._model import DeLucaModel
+from ._basis import basis, sector_dims
+from ._ed import Spectrum, _diagonalize, magnetizations, one_realization
+from ._model import PIPELINE_FIELDS, DeLucaModel, positive_int
 
 
 class MatrixElements(eqx.Module):
@@ -55,8 +55,24 @@ class MatrixElements(eqx.Module):
     zz: tuple[Float[Array, "a a"], ...]
 
 
+def _check_spectrum(spec: Spectrum, n_spins: int, nucleus: bool) -> None:
+    if not isinstance(spec, Spectrum):
+        raise TypeError(f"`spec` must be a Spectrum; got {type(spec).__name__}.")
+    dims = sector_dims(n_spins, nucleus)
+    got = tuple(v.shape for v in spec.vectors)
+    want = tuple((d, d) for d in dims)
+    if got != want or tuple(e.shape for e in spec.energies) != tuple((d,) for d in dims):
+        raise ValueError(
+            f"`spec` does not belong to N = {n_spins} spins (nucleus={nucleus}): eigenvector "
+            f"blocks {got}, expected {want} (one realization; vmap over a batch)."
+        )
+
+
 def matrix_elements(spec: Spectrum, n_spins: int, *, nucleus: bool = True) -> MatrixElements:
-    """:class:`MatrixElements` of one realization from its :class:`Spectrum`."""
+    """:class:`MatrixElements` of one realization from its :class:`Spectrum` (checked: the
+    sector shapes of ``spec`` match ``n_spins``, an int >= 1)."""
+    n_spins = positive_int(n_spins)
+    _check_spectrum(spec, n_spins, nucleus)
     b = basis(n_spins, nucleus)
     flip, mw, zz = [], [], []
     for k in range(n_spins):
@@ -115,7 +131,22 @@ def rate_blocks(
     model: DeLucaModel, spec: Spectrum, elements: MatrixElements
 ) -> BlockTridiagonalRates:
     """Bath Eq. (12) plus microwave Eq. (16) rates of one realization, block by block
-    [1/µs] (see the module docstring for the conventions)."""
+    [1/µs] (see the module docstring for the conventions).
+
+    Checked: ``model`` is one realization with valid parameters (``T1e``, ``T2e`` > 0,
+    ...: :class:`Parameters`; ``ValueError`` now, or ``eqx.error_if`` when traced), and
+    ``spec``/``elements`` have its sector shapes."""
+    model = one_realization(model, PIPELINE_FIELDS)
+    _check_spectrum(spec, model.n_spins, True)
+    if not isinstance(elements, MatrixElements):
+        raise TypeError(f"`elements` must be a MatrixElements; got {type(elements).__name__}.")
+    want = tuple(v.shape for v in spec.vectors)
+    if tuple(z.shape for z in elements.zz) != want or len(elements.flip) != model.n_spins:
+        raise ValueError("`elements` do not belong to `spec` (different sector shapes).")
+    return _rate_blocks(model, spec, elements)
+
+
+def _rate_blocks(model, spec, elements):
     p = model.params
     n = model.n_spins
     delta_mw = p.omega_mw - p.omega_e  # microwave detuning from ω_e
@@ -182,7 +213,7 @@ def steady_state_of(
 ) -> tuple[SteadyState, BlockTridiagonalRates]:
     """Stationary state and rate blocks of one realization from its spectrum."""
     n = model.n_spins
-    rates = rate_blocks(model, spec, matrix_elements(spec, n))
+    rates = _rate_blocks(model, spec, matrix_elements(spec, n))
     st = stationary_block_tridiagonal(rates, throw=False)
     p = st.p
     sz, iz = diagonal_expectations(spec, n)
@@ -201,12 +232,12 @@ def steady_state_of(
 
 def steady_state_kernel(model: DeLucaModel) -> SteadyState:
     """Single-realization kernel: diagonalize, rates, stationary state, observables."""
-    state, _ = steady_state_of(model, diagonalize(model))
+    state, _ = steady_state_of(model, _diagonalize(model))
     return state
 
 
 def slowest_relaxation_kernel(model: DeLucaModel, k: int = 1) -> Float[Array, " k"]:
     """The ``k`` slowest relaxation rates [1/µs] of Eq. (11) for one realization."""
-    spec = diagonalize(model)
-    rates = rate_blocks(model, spec, matrix_elements(spec, model.n_spins))
+    spec = _diagonalize(model)
+    rates = _rate_blocks(model, spec, matrix_elements(spec, model.n_spins))
     return relaxation_rates_block_tridiagonal(rates, k)

@@ -41,7 +41,16 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, Float
 
-from ._model import Parameters
+from .._inputs import check_value, is_concrete
+from ._model import (
+    KAPPA_FIELDS,
+    PE_FIELDS,
+    Parameters,
+    checked,
+    float_leaves,
+    is_bad,
+    positive_int,
+)
 from ._rates import SteadyState
 
 
@@ -114,6 +123,27 @@ def _fit(energies, magnetization, p, omega_e, scale, max_steps):
     return SpinTemperature(beta_s, h_rot, h_rot - omega_e, ok)
 
 
+def _probabilities_bad(p):
+    """Per entry: NaN/inf or negative; per row (last axis): not summing to 1 (to 1e-6)."""
+    rows = jnp.abs(jnp.sum(p, axis=-1, keepdims=True) - 1) > 1e-6
+    return ~jnp.isfinite(p) | (p < 0) | rows
+
+
+def _raise_unless(ok, out, message: str):
+    """``throw=True`` ending of a solve: ``RuntimeError`` now when ``ok`` is concrete,
+    ``eqx.error_if`` on the result when traced (so the call also fails inside ``jit``)."""
+    if is_concrete(ok):
+        if not bool(jnp.all(ok)):
+            raise RuntimeError(message)
+        return out
+    return eqx.tree_at(lambda o: o.beta_s, out, eqx.error_if(out.beta_s, ~jnp.all(ok), message))
+
+
+def _flag_invalid(out: SpinTemperature, bad) -> SpinTemperature:
+    nan = lambda x: jnp.where(bad, jnp.nan, x)
+    return SpinTemperature(nan(out.beta_s), nan(out.h_rot), nan(out.h), out.converged & ~bad)
+
+
 def fit_spin_temperature(
     states: SteadyState, omega_e, *, max_steps: int = 256, throw: bool = True
 ) -> SpinTemperature:
@@ -127,26 +157,73 @@ def fit_spin_temperature(
     ``(β_s, β_s h_rot)``, in which the ansatz's log-partition function is convex, so the
     root is unique. Differentiable with respect to the stationary data (implicit function
     theorem). ``omega_e`` [rad/µs] converts ``h_rot`` to the paper's lab-frame ``h``.
+
+    Checked: shapes ``(R, n)``; ``p`` finite, >= 0 and summing to 1 per realization (to
+    1e-6); ``energies`` [rad/µs], ``magnetization`` finite; ``omega_e`` finite and > 0;
+    ``max_steps`` an int >= 1. ``throw=True``: invalid data raise (``ValueError`` now, or
+    ``eqx.error_if`` when traced) and so does a fit that does not converge
+    (``RuntimeError``, or ``eqx.error_if`` when traced). ``throw=False``: invalid data (e.g.
+    the NaN rows of a flagged realization) give NaN ``beta_s``/``h`` and
+    ``converged=False``; nothing raises.
     """
-    energies = jnp.atleast_2d(states.energies)
-    magnetization = jnp.atleast_2d(states.magnetization)
-    p = jnp.atleast_2d(states.p)
+    max_steps = positive_int(max_steps, "max_steps")
+    energies = float_leaves(jnp.atleast_2d(states.energies))
+    magnetization = float_leaves(jnp.atleast_2d(states.magnetization))
+    p = float_leaves(jnp.atleast_2d(states.p))
     if not (energies.shape == magnetization.shape == p.shape) or energies.ndim != 2:
         raise ValueError(
             "`states` must hold p, energies, magnetization of shape (R, n); got "
             f"{p.shape}, {energies.shape}, {magnetization.shape}."
         )
+    if p.shape[0] == 0 or p.shape[1] < 2:
+        raise ValueError(f"`states` must hold R >= 1 realizations of n >= 2 states; got {p.shape}.")
+    omega_e = jnp.asarray(omega_e, p.dtype)
+    bad_omega = lambda w: ~jnp.isfinite(w) | (w <= 0)
+    bad_finite = lambda x: ~jnp.isfinite(x)
+    if throw:
+        p = check_value(
+            p, _probabilities_bad, "`states.p` must be finite, >= 0 and sum to 1 per realization."
+        )
+        energies = check_value(energies, bad_finite, "`states.energies` must be finite [rad/µs].")
+        magnetization = check_value(
+            magnetization, bad_finite, "`states.magnetization` must be finite."
+        )
+        omega_e = check_value(omega_e, bad_omega, "`omega_e` must be finite and > 0 [rad/µs].")
+        bad = None
+    else:
+        bad = (
+            jnp.any(_probabilities_bad(p))
+            | jnp.any(bad_finite(energies))
+            | jnp.any(bad_finite(magnetization))
+            | jnp.any(bad_omega(omega_e))
+        )
+        # a placeholder data set (uniform p over equally spaced levels) for a bad one
+        n = p.shape[1]
+        p = jnp.where(bad, jnp.full_like(p, 1.0 / n), p)
+        energies = jnp.where(bad, jnp.arange(n, dtype=p.dtype), energies)
+        magnetization = jnp.where(bad, jnp.zeros_like(magnetization), magnetization)
+        omega_e = jnp.where(bad, 1.0, omega_e)
     scale = jnp.std(energies)
     scale = jnp.where(scale > 0, scale, 1.0)  # traced: no recompilation per data set
-    out = _fit(energies, magnetization, p, jnp.asarray(omega_e, p.dtype), scale, max_steps)
-    if throw and not bool(out.converged):
-        raise RuntimeError("fit_spin_temperature: Levenberg-Marquardt did not converge.")
-    return out
+    out = _fit(energies, magnetization, p, omega_e, scale, max_steps)
+    if throw:
+        return _raise_unless(
+            out.converged, out, "fit_spin_temperature: Levenberg-Marquardt did not converge."
+        )
+    return _flag_invalid(out, bad)
 
 
 def kl_divergence(state: SteadyState, spin_temperature: SpinTemperature) -> Float[Array, "..."]:
     """Kullback-Leibler divergence Eq. (27), ``Σ_n p_n ln(p_n / p^Ans_n)``, of the stationary
-    state from the ansatz (per realization; batched over leading axes of ``state``)."""
+    state from the ansatz (per realization; batched over leading axes of ``state``).
+
+    Checked: ``state.p`` has no negative entry (``ValueError`` now, or ``eqx.error_if``
+    when traced). NaN entries (flagged realizations, failed fits) give NaN."""
+    p = check_value(
+        jnp.asarray(state.p),
+        lambda q: q < 0,
+        "`state.p` has negative entries; probabilities must be >= 0.",
+    )
     beta_s = jnp.asarray(spin_temperature.beta_s)
     h_rot = jnp.asarray(spin_temperature.h_rot)
     logq = ansatz_log_probabilities(
@@ -155,7 +232,6 @@ def kl_divergence(state: SteadyState, spin_temperature: SpinTemperature) -> Floa
         beta_s[..., None] if beta_s.ndim else beta_s,
         h_rot[..., None] if h_rot.ndim else h_rot,
     )
-    p = state.p
     plogp = jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0)
     return jnp.sum(plogp - p * logq, axis=-1)
 
@@ -165,7 +241,20 @@ def kl_divergence(state: SteadyState, spin_temperature: SpinTemperature) -> Floa
 # --------------------------------------------------------------------------------------
 def kappa(offset, beta_s, h_rot, params: Parameters):
     """κ at Zeeman offset ``Δ = ω − ω_e`` [Eq. (21)] (1/µs), for ``Pe = −tanh(β_s(Δ+h_rot)/2)``
-    and ``P0 = −tanh(β(ω_e + Δ)/2)``."""
+    and ``P0 = −tanh(β(ω_e + Δ)/2)``. The fields of ``params`` it reads are checked
+    (:class:`Parameters`; a ``ValueError`` now or ``eqx.error_if`` when traced)."""
+    return _kappa(offset, beta_s, h_rot, checked(_parameters(params), KAPPA_FIELDS, "params"))
+
+
+def _parameters(params):
+    if not isinstance(params, Parameters):
+        raise TypeError(f"`params` must be a Parameters; got {type(params).__name__}.")
+    if any(jnp.ndim(x) for x in jax.tree_util.tree_leaves(params)):
+        raise ValueError("`params` must hold scalars (one parameter point; vmap over a grid).")
+    return float_leaves(params)
+
+
+def _kappa(offset, beta_s, h_rot, params: Parameters):
     p = params
     pe = -jnp.tanh(beta_s * (offset + h_rot) / 2)
     p0 = -jnp.tanh(p.beta * (p.omega_e + offset) / 2)
@@ -185,8 +274,8 @@ def balance_flows(beta_s, h_rot, params: Parameters, offsets, coupling2=None):
     ω_e·(C2)], plus, with ``coupling2`` (``U²/N`` or an ``(N, N)`` matrix of ``U_jl²``), the
     order-``U²`` terms ``Σ_j Σ_{l≠j} U_jl² ∂_{Δ_j}[(F_j − F_l)/(Δ_j − Δ_l)]`` of Eqs. (C4),
     (C5) with ``F = κ`` and ``F = Δκ``. Units 1/µs and rad/µs² (κ is ``dP/dt / 2``)."""
-    k = lambda d: kappa(d, beta_s, h_rot, params)
-    wk = lambda d: d * kappa(d, beta_s, h_rot, params)
+    k = lambda d: _kappa(d, beta_s, h_rot, params)
+    wk = lambda d: d * _kappa(d, beta_s, h_rot, params)
     kj = jax.vmap(k)(offsets)
     flows = jnp.stack([jnp.sum(kj), jnp.sum(offsets * kj)])
     if coupling2 is None:
@@ -251,7 +340,7 @@ def _continuum_balance(y, args):
         mw = -math.pi * p.omega_1**2 * pe_res * f_res
         flows = jnp.stack([jnp.sum(w * kb) + mw, jnp.sum(w * x * kb) + delta_mw * mw])
         return _normalise(flows, p)
-    k = lambda d: kappa(d, beta_s, h_rot, p)
+    k = lambda d: _kappa(d, beta_s, h_rot, p)
     kx = k(x)
     flows = jnp.stack([jnp.sum(w * kx), jnp.sum(w * x * kx)])
     if order == 2:
@@ -319,6 +408,14 @@ def perturbative_spin_temperature(
     finite-N sums Eqs. (C2)-(C3) or, with ``order=2``, (C4)-(C5) with ``U_jl² → U²/N``.
     Solved by Levenberg-Marquardt (damped Newton, optimistix); differentiable in
     ``params``. Single parameter point (vmap for sweeps).
+
+    Checked: the fields of ``params`` it reads (:class:`Parameters`, scalars; not ``D``,
+    ``omega_n``) with ``delta_omega_e > 0``;
+    ``offsets`` 1-D, finite, with N >= 2 distinct values (all distinct for ``order=2``,
+    whose pair terms divide by ``Δ_j − Δ_l``); ``max_steps`` an int >= 1.
+    ``throw=True``: invalid values raise (``ValueError`` now, or ``eqx.error_if`` when
+    traced) and so does non-convergence (``RuntimeError``, or ``eqx.error_if`` when
+    traced). ``throw=False``: invalid values give NaN and ``converged=False``.
     """
     if order not in (0, 2):
         raise ValueError(f"`order` must be 0 or 2; got {order}.")
@@ -326,11 +423,45 @@ def perturbative_spin_temperature(
         raise ValueError(f"`line` must be 'lorentzian' or 'borghini'; got {line!r}.")
     if line == "borghini" and (order != 0 or offsets is not None):
         raise ValueError("Borghini's δ line (Eq. (22)) is implemented for order=0, offsets=None.")
+    max_steps = positive_int(max_steps, "max_steps")
+    params = _parameters(params)
+    width_msg = "`params.delta_omega_e` must be > 0 for the perturbative estimate [rad/µs]."
+    bad_width = lambda w: ~(w > 0)
     if offsets is not None:
         offsets = jnp.asarray(offsets, jnp.result_type(float))
-        if offsets.ndim != 1:
-            raise ValueError(f"`offsets` must be 1-D; got shape {offsets.shape}.")
-    out = _solve_pe(params, offsets, order, line, None, max_steps)
-    if throw and not bool(jnp.all(out.converged)):
-        raise RuntimeError("perturbative_spin_temperature: the balance equations did not converge.")
-    return out
+        if offsets.ndim != 1 or offsets.shape[0] < 2:
+            raise ValueError(
+                f"`offsets` must be 1-D with N >= 2 entries (one spin leaves (β_s, h) "
+                f"undetermined); got shape {offsets.shape}."
+            )
+    offsets_bad = lambda o: (
+        jnp.any(~jnp.isfinite(o))
+        | (jnp.any(jnp.diff(jnp.sort(o)) == 0) if order == 2 else (jnp.max(o) == jnp.min(o)))
+    )
+    offsets_msg = (
+        "`offsets` must be finite and pairwise distinct for order=2 [rad/µs]."
+        if order == 2
+        else "`offsets` must be finite and not all equal [rad/µs]."
+    )
+    if throw:
+        params = checked(params, PE_FIELDS, "params")
+        params = eqx.tree_at(
+            lambda p: p.delta_omega_e,
+            params,
+            check_value(params.delta_omega_e, bad_width, width_msg),
+        )
+        if offsets is not None:
+            offsets = check_value(offsets, offsets_bad, offsets_msg)
+        out = _solve_pe(params, offsets, order, line, None, max_steps)
+        return _raise_unless(
+            out.converged,
+            out,
+            "perturbative_spin_temperature: the balance equations did not converge.",
+        )
+    bad = is_bad(params, PE_FIELDS) | bad_width(params.delta_omega_e)
+    if offsets is not None:
+        bad = bad | offsets_bad(offsets)
+        offsets = jnp.where(bad, jnp.linspace(-1.0, 1.0, offsets.shape[0]), offsets)
+    safe = jax.tree_util.tree_map(lambda x: jnp.where(bad, jnp.ones_like(x), x), params)
+    out = _solve_pe(safe, offsets, order, line, None, max_steps)
+    return _flag_invalid(out, bad)

@@ -33,12 +33,11 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import constants
 from .._batching import map_batched
-from .._inputs import is_concrete
+from .._inputs import check_int, check_value, is_concrete
 from .._memory import check_fits
 from ._lattice import Neighbourhood
 
@@ -100,6 +99,12 @@ class QuantumDot(eqx.Module):
       :func:`flipflop_prefactors`).
     - ``planck``: ``"h"`` or ``"hbar"`` in front of Eq. (18) (static, default ``"h"``).
 
+    Checked at construction (``ValueError`` for concrete values, ``eqx.error_if`` for
+    values traced inside ``jit``/``vmap``): every numeric field finite; ``A0_neV >= 0``;
+    ``l0_nm``, ``z0_nm > 0``; ``|s_z| <= 1/2``; ``B0_T`` and ``g_e`` nonzero when
+    ``s_z != 0``; ``spin`` a positive half-integer; ``prefactors`` finite and >= 0, 1 to
+    ``2I`` of them; ``planck`` ``"h"`` or ``"hbar"``.
+
     ```python
     dot = QuantumDot(B0_T=2.0)
     dot_derived = QuantumDot(planck="hbar", prefactors=flipflop_prefactors(1.5))
@@ -119,8 +124,35 @@ class QuantumDot(eqx.Module):
     prefactors: tuple[float, ...] = eqx.field(static=True, default=PAPER_PREFACTORS)
     planck: str = eqx.field(static=True, default="h")
 
+    def __post_init__(self):
+        # value checks that stay in the traced program (a field built inside jit/vmap is
+        # refused at run time); the static fields are checked in __check_init__
+        for f, (bad, text) in _DOT_RULES.items():
+            x = jnp.asarray(getattr(self, f))
+            setattr(self, f, check_value(x, bad, f"`{f}` must be {text}."))
+        # the joint check: now if all three are concrete, else on every traced one (a
+        # check on a field the computation never reads would be dead code)
+        s_z, B0, g_e = self.s_z, self.B0_T, self.g_e
+        joint = ("s_z", "B0_T", "g_e")
+        traced = [f for f in joint if not is_concrete(getattr(self, f))]
+        for f in traced or joint[:1]:
+            setattr(
+                self,
+                f,
+                check_value(
+                    getattr(self, f),
+                    lambda _: (s_z != 0) & (B0 * g_e == 0),
+                    "`B0_T` and `g_e` must be nonzero when `s_z` != 0: the electron-mediated "
+                    "term A_i A_k S_z / (2 g_e mu_B B0) assumes g_e mu_B B0 >> A (Eqs. (7)-(9)).",
+                ),
+            )
+
     def __check_init__(self):
-        _check_values(self)
+        twice = round(2 * self.spin) if math.isfinite(self.spin) else 0
+        if twice < 1 or abs(twice - 2 * self.spin) > 1e-12:
+            raise ValueError(f"`spin` must be a positive half-integer; got {self.spin}.")
+        if not all(math.isfinite(p) and p >= 0 for p in self.prefactors):
+            raise ValueError(f"`prefactors` must be finite and >= 0; got {self.prefactors}.")
         if self.planck not in ("h", "hbar"):
             raise ValueError(f"`planck` must be 'h' or 'hbar'; got {self.planck!r}.")
         if not 1 <= len(self.prefactors) <= round(2 * self.spin):
@@ -166,25 +198,39 @@ class QuantumDot(eqx.Module):
         return 64.0 / 3.0 * self.spin * (self.spin + 1)
 
 
-def _check_values(dot: "QuantumDot") -> None:
-    """Eager checks of concrete field values (traced values pass through)."""
-    fields = ("A0_neV", "l0_nm", "z0_nm", "B0_T", "g_e", "s_z", "gamma")
-    if not all(is_concrete(getattr(dot, f)) for f in fields):
-        return
-    vals = {f: np.asarray(getattr(dot, f)) for f in fields}
-    for f, v in vals.items():
-        if not np.all(np.isfinite(v)):
-            raise ValueError(f"`{f}` must be finite; got {v}.")
-    for f in ("l0_nm", "z0_nm"):
-        if np.any(vals[f] <= 0):
-            raise ValueError(f"`{f}` must be > 0; got {vals[f]}.")
-    if np.any(vals["A0_neV"] < 0):
-        raise ValueError(f"`A0_neV` must be >= 0; got {vals['A0_neV']}.")
-    if np.any((vals["B0_T"] * vals["g_e"] == 0) & (vals["s_z"] != 0)):
-        raise ValueError(
-            "`B0_T` and `g_e` must be nonzero when `s_z` != 0: the electron-mediated term "
-            "A_i A_k S_z / (2 g_e mu_B B0) assumes g_e mu_B B0 >> A (Eqs. (7)-(9))."
+_finite = lambda a: ~jnp.isfinite(a)
+_DOT_RULES = {
+    "A0_neV": (lambda a: _finite(a) | (a < 0), "finite and >= 0 [neV]"),
+    "l0_nm": (lambda a: _finite(a) | (a <= 0), "finite and > 0 [nm]"),
+    "z0_nm": (lambda a: _finite(a) | (a <= 0), "finite and > 0 [nm]"),
+    "B0_T": (_finite, "finite [T]"),
+    "g_e": (_finite, "finite"),
+    "s_z": (lambda a: _finite(a) | (jnp.abs(a) > 0.5), "finite with |s_z| <= 1/2"),
+    "gamma": (_finite, "finite [rad s^-1 T^-1]"),
+}
+
+
+def _check_dot(dot, nb=None) -> None:
+    if not isinstance(dot, QuantumDot):
+        raise TypeError(f"`dot` must be a QuantumDot; got {type(dot).__name__}.")
+    if nb is not None and not isinstance(nb, Neighbourhood):
+        raise TypeError(
+            f"`nb` must be a Neighbourhood (see `neighbourhood`); got {type(nb).__name__}."
         )
+
+
+def _last_axis(x, size: int, name: str, exact: bool = False):
+    x = jnp.asarray(x)
+    if (x.ndim != 1 if exact else x.ndim < 1) or x.shape[-1] != size:
+        want = f"({size},)" if exact else f"(..., {size})"
+        raise ValueError(f"`{name}` must have shape {want}; got {x.shape}.")
+    return x
+
+
+def _block_size(block_size) -> int:
+    if block_size is None:
+        return _default_block()
+    return check_int(block_size, "block_size", 1)
 
 
 # ----------------------------------------------------------------------------------------
@@ -192,8 +238,9 @@ def _check_values(dot: "QuantumDot") -> None:
 # ----------------------------------------------------------------------------------------
 def hyperfine(dot: QuantumDot, xyz: Float[ArrayLike, "... 3"]) -> Float[Array, "..."]:
     """Hyperfine coupling ``A_i = A0 cos²(π z/z0) exp(-(x²+y²)/l0²)`` [rad/s] of a nucleus at
-    ``xyz`` [nm] [Gong11, text after Eq. (21)]; zero outside the well ``|z| > z0/2``."""
-    xyz = jnp.asarray(xyz)
+    ``xyz`` [nm] (``(..., 3)``) [Gong11, text after Eq. (21)]; zero outside the well
+    ``|z| > z0/2``."""
+    xyz = _last_axis(xyz, 3, "xyz")
     x, y, z = xyz[..., 0], xyz[..., 1], xyz[..., 2]
     well = jnp.where(jnp.abs(z) <= dot.z0_nm / 2, jnp.cos(jnp.pi * z / dot.z0_nm) ** 2, 0.0)
     return dot.A0 * well * jnp.exp(-(x**2 + y**2) / dot.l0_nm**2)
@@ -208,8 +255,9 @@ def _dipolar_geometry(d):
 
 def dipolar(dot: QuantumDot, displacement: Float[ArrayLike, "... 3"]) -> Float[Array, "..."]:
     """Dipolar coupling ``B_ij = (mu0/4pi)(g_n mu_N)² (1 - 3cos²θ_ij)/R_ij³`` / hbar [rad/s]
-    for the displacement ``R_ij`` [nm] [Gong11, Eq. (6)] (0 for zero displacement)."""
-    return dot.dipolar_constant * _dipolar_geometry(jnp.asarray(displacement))
+    for the displacement ``R_ij`` [nm] (``(..., 3)``) [Gong11, Eq. (6)] (0 for zero
+    displacement)."""
+    return dot.dipolar_constant * _dipolar_geometry(_last_axis(displacement, 3, "displacement"))
 
 
 def electron_mediated(
@@ -228,7 +276,7 @@ def effective_coupling(
 ) -> Float[Array, "..."]:
     """``C_ik = B_ik + A_i A_k / (4 g_e mu_B B0)`` [rad/s] (``S_z`` general) for nuclei at
     ``x_i``, ``x_k`` [nm] [Gong11, Eq. (20)]."""
-    x_i, x_k = jnp.asarray(x_i), jnp.asarray(x_k)
+    x_i, x_k = _last_axis(x_i, 3, "x_i"), _last_axis(x_k, 3, "x_k")
     return dipolar(dot, x_i - x_k) + electron_mediated(
         dot, hyperfine(dot, x_i), hyperfine(dot, x_k)
     )
@@ -245,7 +293,13 @@ def flipflop_rate(
     [rad/s], ``g`` [rad²/s²], ``p_n = dot.prefactors`` and ``s = dot.rate_scale``
     (``1/(2π)`` for the paper's ``1/h`` reading). ``A_ik`` is the bare difference
     ``A_i - A_k``: the Knight shift of the flip-flop is ``S_z A_ik`` (Eq. (11)), which is
-    the printed ``A_ik²`` at ``S_z = 1/2``."""
+    the printed ``A_ik²`` at ``S_z = 1/2``. Checked: ``g >= 0`` (a variance; ``ValueError``
+    now, or ``eqx.error_if`` when traced)."""
+    g = check_value(jnp.asarray(g), lambda a: a < 0, "`g` must be >= 0 [rad²/s²] (a variance).")
+    return _flipflop_rate(dot, C, A_ik, g)
+
+
+def _flipflop_rate(dot, C, A_ik, g):
     C, A_ik, g = jnp.asarray(C), jnp.asarray(A_ik), jnp.asarray(g)
     knight2 = (2 * dot.s_z * A_ik) ** 2
     total = jnp.zeros_like(C * knight2)
@@ -269,9 +323,10 @@ def bond_rates(
     ``C_ik`` is Eq. (20), ``A_ik = A_i - A_k`` (Eq. (19)), and ``g_ik`` Eq. (21) sums
     ``80 (C_ij - C_kj)²`` over the sites ``j`` within the cut-off of ``i`` or ``k``
     (``nb.env``). The formula is symmetric in ``i <-> k``, so the rate computed from either
-    end agrees (to rounding).
+    end agrees (to rounding). ``x_k``: shape ``(3,)``.
     """
-    x_k = jnp.asarray(x_k)
+    _check_dot(dot, nb)
+    x_k = _last_axis(x_k, 3, "x_k", exact=True)
     off = jnp.asarray(nb.offsets)
     env = jnp.asarray(nb.env)
     mask = jnp.asarray(nb.env_mask)
@@ -282,7 +337,7 @@ def bond_rates(
     C_kj = dipolar(dot, env) + electron_mediated(dot, A_k, A_j)
     C_ij = dipolar(dot, env - off[:, None, :]) + electron_mediated(dot, A_i[:, None], A_j)
     g = dot.variance_factor * jnp.sum(jnp.where(mask, (C_ij - C_kj) ** 2, 0.0), axis=-1)
-    return flipflop_rate(dot, C_ik, A_i - A_k, g)
+    return _flipflop_rate(dot, C_ik, A_i - A_k, g)
 
 
 @eqx.filter_jit
@@ -293,8 +348,9 @@ def diffusion_tensor(
     [nm²/s] of a site at ``(x, y, 0)`` [nm] [Gong11, Eq. (23)] (one point).
 
     Because the lattice is Bravais and ``A_i`` is a smooth function, this is a smooth field
-    of the position: evaluating it between sites is how the PDE grid samples it."""
-    xy = jnp.asarray(xy)
+    of the position: evaluating it between sites is how the PDE grid samples it. ``xy``:
+    shape ``(2,)``."""
+    xy = _last_axis(xy, 2, "xy", exact=True)
     x_k = jnp.concatenate([xy, jnp.zeros((1,), xy.dtype)])
     W = bond_rates(dot, nb, x_k)
     d = jnp.asarray(nb.offsets)[:, :2]
@@ -333,14 +389,15 @@ def diffusion_map(
     D = diffusion_map(QuantumDot(B0_T=0.2), nb, sites)
     ```
     """
+    _check_dot(dot, nb)
     points = jnp.asarray(points)
     if points.ndim < 1 or points.shape[-1] != 2:
         raise ValueError(f"`points` must have shape (..., 2); got {points.shape}.")
     npts = math.prod(points.shape[:-1])
-    block_size = _default_block() if block_size is None else block_size
+    block_size = _block_size(block_size)
     per_point = nb.num_partners * (nb.env.shape[1] + 4) * 8 * points.dtype.itemsize
     check_fits(
-        4 * npts * points.dtype.itemsize + per_point * min(npts, block_size or npts),
+        4 * npts * points.dtype.itemsize + per_point * min(npts, block_size),
         "the diffusion map",
     )
     return _diffusion_map(dot, nb, points, int(block_size))
@@ -364,11 +421,19 @@ def bond_rates_at(
     *,
     block_size: int | None = None,
 ) -> Float[Array, "N n"]:
-    """:func:`bond_rates` of every site in ``sites`` (``(N, 3)``, nm): ``(N, n)`` [1/s]."""
+    """:func:`bond_rates` of every site in ``sites`` (``(N, 3)``, nm): ``(N, n)`` [1/s], in
+    blocks of ``block_size`` sites (memory checked first)."""
+    _check_dot(dot, nb)
     sites = jnp.asarray(sites)
     if sites.ndim != 2 or sites.shape[-1] != 3:
         raise ValueError(f"`sites` must have shape (N, 3); got {sites.shape}.")
-    block_size = _default_block() if block_size is None else block_size
+    block_size = _block_size(block_size)
+    N, n = sites.shape[0], nb.num_partners
+    per_site = n * (nb.env.shape[1] + 4) * 8 * sites.dtype.itemsize
+    check_fits(
+        N * n * sites.dtype.itemsize + per_site * min(N, block_size),
+        f"the bond rates of {N} sites",
+    )
     return _bond_rates_at(dot, nb, sites, int(block_size))
 
 

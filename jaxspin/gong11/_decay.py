@@ -10,21 +10,59 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._inputs import concretely
-from ._couplings import QuantumDot, diffusion_map, hyperfine
+from .._inputs import check_value
+from ._couplings import QuantumDot, _check_dot, diffusion_map, hyperfine
 from ._krylov import AbstractPropagator, Krylov
-from ._lattice import Neighbourhood, SquareLattice, neighbourhood
+from ._lattice import Neighbourhood, SquareLattice, _length, neighbourhood
 from ._master import lattice_diffusion
-from ._pde import Boundary, DiskGrid, Form, check_grid_fits, diffusion_operator
+from ._pde import Boundary, DiskGrid, Form, _assemble, check_grid_fits
 
 
 def _check_times(ts):
+    """``ts`` [s]: 1-D, non-empty, finite and >= 0 (``ValueError`` now, or ``eqx.error_if``
+    when traced)."""
     ts = jnp.asarray(ts)
-    if ts.ndim != 1:
-        raise ValueError(f"`ts` must be 1-D; got shape {ts.shape}.")
-    if concretely(ts, lambda t: jnp.any(t < 0) | ~jnp.all(jnp.isfinite(t))):
-        raise ValueError("`ts` must be finite and >= 0 (times after the end of the pump).")
-    return ts
+    if ts.ndim != 1 or ts.shape[0] == 0:
+        raise ValueError(f"`ts` must be 1-D and non-empty; got shape {ts.shape}.")
+    if not jnp.issubdtype(ts.dtype, jnp.floating):
+        ts = ts.astype(jnp.result_type(float))
+    return check_value(
+        ts,
+        lambda t: (t < 0) | ~jnp.isfinite(t),
+        "`ts` must be finite and >= 0 (times after the end of the pump) [s].",
+    )
+
+
+def _check_profile(dot, nb, grid, r0_nm, iz0):
+    """Shared checks of the continuum entry points; returns ``(r0_nm, iz0)`` (checked)."""
+    _check_dot(dot, nb)
+    if not isinstance(grid, DiskGrid):
+        raise TypeError(f"`grid` must be a DiskGrid; got {type(grid).__name__}.")
+    check_grid_fits(grid)
+    return _check_initial(r0_nm, iz0)
+
+
+def _check_initial(r0_nm, iz0):
+    if r0_nm is not None:
+        r0_nm = check_value(
+            jnp.asarray(r0_nm),
+            lambda r: ~jnp.isfinite(r) | (r <= 0),
+            "`r0_nm` must be finite and > 0 [nm].",
+        )
+    iz0 = check_value(jnp.asarray(iz0), lambda x: ~jnp.isfinite(x), "`iz0` must be finite.")
+    return r0_nm, iz0
+
+
+def _check_solver(solver, form=None, boundary=None):
+    if not isinstance(solver, AbstractPropagator):
+        raise TypeError(
+            f"`solver` must be a propagator (Krylov(), Eigen() or ODE()); got "
+            f"{type(solver).__name__}."
+        )
+    if form is not None and form not in ("tensor", "divergence", "laplacian"):
+        raise ValueError(f"`form` must be 'tensor', 'divergence' or 'laplacian'; got {form!r}.")
+    if boundary is not None and boundary not in ("dirichlet", "noflux"):
+        raise ValueError(f"`boundary` must be 'dirichlet' or 'noflux'; got {boundary!r}.")
 
 
 def default_neighbourhood() -> Neighbourhood:
@@ -51,10 +89,17 @@ def continuum_problem(
     boundary: Boundary = "dirichlet",
 ):
     """``(operator, u, v)`` of Eq. (25) on ``grid``: ``h_z(t) = u^T exp(L t) v`` with ``v``
-    the initial ``<I^z>`` of the active cells and ``u`` their summed ``A_k`` [rad/s]."""
+    the initial ``<I^z>`` of the active cells and ``u`` their summed ``A_k`` [rad/s].
+    Checked as in :func:`overhauser_vectors`, plus ``form`` and ``boundary``."""
+    r0_nm, iz0 = _check_profile(dot, nb, grid, r0_nm, iz0)
+    _check_solver(Krylov(), form, boundary)
+    return _continuum_problem(dot, nb, grid, r0_nm, iz0, form, boundary)
+
+
+def _continuum_problem(dot, nb, grid, r0_nm, iz0, form, boundary):
     D_fine = diffusion_map(dot, nb, jnp.asarray(grid.fine_points))
-    op = diffusion_operator(grid, D_fine, form=form, boundary=boundary)
-    u, v = overhauser_vectors(dot, nb, grid, r0_nm=r0_nm, iz0=iz0)
+    op = _assemble(grid, D_fine, form, boundary)
+    u, v = _vectors(dot, nb, grid, r0_nm, iz0)
     return op, u, v
 
 
@@ -67,7 +112,16 @@ def overhauser_vectors(
     iz0: float = 1.0,
 ):
     """``(u, v)`` on the active cells: ``u = A(x_c) h²/area_per_site`` [rad/s] and
-    ``v = iz0 exp(-r²/r0²)`` (``r0 = l0`` by default)."""
+    ``v = iz0 exp(-r²/r0²)`` (``r0 = l0`` by default).
+
+    Checked: ``dot``, ``nb``, ``grid`` types; the grid's memory (``MemoryBudgetError``);
+    ``r0_nm`` finite and > 0 [nm], ``iz0`` finite (``ValueError`` now, or ``eqx.error_if``
+    when traced)."""
+    r0_nm, iz0 = _check_profile(dot, nb, grid, r0_nm, iz0)
+    return _vectors(dot, nb, grid, r0_nm, iz0)
+
+
+def _vectors(dot, nb, grid, r0_nm, iz0):
     c = jnp.asarray(grid.centres)
     r0 = dot.l0_nm if r0_nm is None else jnp.asarray(r0_nm)
     nuclei = grid.spacing_nm**2 / nb.lattice.area_per_site
@@ -100,16 +154,24 @@ def overhauser_decay(
     ts = jnp.logspace(0, 4, 50)
     hz = overhauser_decay(QuantumDot(B0_T=2.0), ts)
     ```
+
+    Checked before anything is computed: ``ts`` 1-D, non-empty, finite and >= 0 [s]
+    (non-decreasing for :class:`ODE`); ``r0_nm`` finite and > 0; ``iz0`` finite; the
+    types of ``dot``, ``nb``, ``grid``, ``solver``; ``form``, ``boundary``; the grid's
+    memory (``MemoryBudgetError``). Values raise ``ValueError`` now, or through
+    ``eqx.error_if`` when traced (inside ``jit``/``vmap``); :class:`QuantumDot` checks its
+    own fields.
     """
     nb = default_neighbourhood() if nb is None else nb
     ts = _check_times(ts)
-    check_grid_fits(grid)
+    r0_nm, iz0 = _check_profile(dot, nb, grid, r0_nm, iz0)
+    _check_solver(solver, form, boundary)
     return _overhauser_decay(dot, ts, nb, grid, r0_nm, iz0, form, boundary, solver)
 
 
 @eqx.filter_jit
 def _overhauser_decay(dot, ts, nb, grid, r0_nm, iz0, form, boundary, solver):
-    op, u, v = continuum_problem(dot, nb, grid, r0_nm=r0_nm, iz0=iz0, form=form, boundary=boundary)
+    op, u, v = _continuum_problem(dot, nb, grid, r0_nm, iz0, form, boundary)
     matvec, left, right = op.symmetric()
     return solver.quadratic_form(matvec, left * u, right * v, ts)
 
@@ -126,9 +188,17 @@ def lattice_decay(
     solver: AbstractPropagator = Krylov(),
 ) -> Float[Array, " T"]:
     """``h_z(t)`` [rad/s] from the lattice equation Eq. (17) on every site of a disk of
-    radius ``radius_nm`` (the ground truth for :func:`overhauser_decay`)."""
+    radius ``radius_nm`` (the ground truth for :func:`overhauser_decay`).
+
+    Checked as :func:`overhauser_decay` (``ts``, ``r0_nm``, ``iz0``, types), plus
+    ``radius_nm`` finite and > 0 and the memory of the lattice tables, estimated from the
+    disk's area before anything is built (``MemoryBudgetError`` with the number)."""
     nb = default_neighbourhood() if nb is None else nb
     ts = _check_times(ts)
+    _check_dot(dot, nb)
+    _check_solver(solver, None, boundary)
+    radius_nm = _length(radius_nm, "radius_nm")
+    r0_nm, iz0 = _check_initial(r0_nm, iz0)
     ld = lattice_diffusion(dot, nb, radius_nm, boundary=boundary)
     r0 = dot.l0_nm if r0_nm is None else jnp.asarray(r0_nm)
     u = hyperfine(dot, ld.sites)

@@ -19,8 +19,8 @@ from jaxtyping import Array, ArrayLike, Float
 from .._fit import FitResult, fit
 from .._transform import Positive
 from ._couplings import QuantumDot
-from ._decay import default_neighbourhood, overhauser_decay, overhauser_vectors
-from ._krylov import AbstractPropagator, Krylov, lanczos
+from ._decay import _check_times, default_neighbourhood, overhauser_decay, overhauser_vectors
+from ._krylov import AbstractPropagator, Krylov, _count, lanczos
 from ._lattice import Neighbourhood
 from ._pde import Boundary, DiskGrid, diffusion_operator
 
@@ -55,8 +55,10 @@ def constant_diffusion_model(
     num_steps: int = 512,
 ) -> SpectralDecay:
     """The decay ``h_z(t; D)`` [rad/s] of Eq. (25) with a constant ``D`` on ``grid``, with the
-    initial profile and ``A_k`` of ``dot`` (as in :func:`overhauser_decay`)."""
+    initial profile and ``A_k`` of ``dot`` (as in :func:`overhauser_decay`; checked as
+    there; ``num_steps`` an int >= 1)."""
     nb = default_neighbourhood() if nb is None else nb
+    num_steps = _count(num_steps, "num_steps")
     u, v = overhauser_vectors(dot, nb, grid, r0_nm=r0_nm, iz0=iz0)
     op = diffusion_operator(grid, jnp.ones((), u.dtype), form="divergence", boundary=boundary)
     T, c, beta0 = lanczos(op, v, u, min(num_steps, grid.num_active))
@@ -91,7 +93,13 @@ def fit_effective_diffusion(
     hz = overhauser_decay(QuantumDot(B0_T=2.0), ts)
     D_eff = fit_effective_diffusion(ts, hz, QuantumDot(B0_T=2.0)).params.D_nm2_s
     ```
+
+    ``ts`` is checked as in :func:`overhauser_decay` (1-D, non-empty, finite, >= 0 [s]);
+    ``D0 > 0``; the data, ``sigma`` and the options by :func:`jaxspin.fit`.
     """
+    ts = _check_times(ts)
+    if not 0 < float(D0) < float("inf"):
+        raise ValueError(f"`D0` must be finite and > 0 [nm^2/s]; got {D0!r}.")
     model = constant_diffusion_model(
         dot,
         nb=nb,
@@ -137,8 +145,11 @@ def fit_dot(
     res = fit_dot(ts, noisy, QuantumDot(A0_neV=0.7, l0_nm=25.0), sigma=noise)
     print(res.summary())
     ```
+
+    ``ts`` is checked as in :func:`overhauser_decay`; ``free`` must name numeric fields.
     """
     nb = default_neighbourhood() if nb is None else nb
+    ts = _check_times(ts)
     names = tuple(free)
     for name in names:
         if not isinstance(getattr(dot0, name, None), jax.Array):

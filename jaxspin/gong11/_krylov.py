@@ -21,6 +21,7 @@ Ritz values nearly coincide.
 """
 
 import abc
+import math
 from collections.abc import Callable
 
 import equinox as eqx
@@ -29,7 +30,27 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._evolve import odesolve
+from .._inputs import check_int, check_value
 from .._memory import check_fits
+
+
+def _count(x, name: str) -> int:
+    return check_int(x, name, 1)
+
+
+def _tolerance(x, name: str) -> None:
+    if not (isinstance(x, int | float) and math.isfinite(x) and x > 0):
+        raise ValueError(f"`{name}` must be a finite number > 0; got {x!r}.")
+
+
+def _vectors(u, v, ts=None):
+    """Shapes of a quadratic form ``u^T f(L) v``: ``u``, ``v`` ``(n,)`` with ``n >= 1``."""
+    if v.ndim != 1 or v.shape[0] == 0 or u.shape != v.shape:
+        raise ValueError(
+            f"`u` and `v` must have the same shape (n,), n >= 1; got {u.shape}, {v.shape}."
+        )
+    if ts is not None and ts.ndim != 1:
+        raise ValueError(f"`ts` must be 1-D; got shape {ts.shape}.")
 
 
 Matvec = Callable[[Float[Array, " n"]], Float[Array, " n"]]
@@ -104,8 +125,12 @@ def lanczos(
     reorthogonalisation (default) only three vectors are kept; the loss of orthogonality in
     floating point produces copies of converged Ritz values, which leave ``f(T)``-quadratures
     accurate (Greenbaum 1989). A breakdown (invariant subspace found, e.g. ``num_steps >= n``)
-    zeroes the rest of ``T`` and ``c``, which is exact.
+    zeroes the rest of ``T`` and ``c``, which is exact. Checked: ``v``, ``u`` of one shape
+    ``(n,)``, ``num_steps`` an int >= 1.
     """
+    v, u = jnp.asarray(v), jnp.asarray(u)
+    _vectors(u, v)
+    num_steps = _count(num_steps, "num_steps")
     n = v.shape[0]
     beta0 = jnp.linalg.norm(v)
     q0 = v / jnp.where(beta0 > 0, beta0, 1.0)
@@ -148,7 +173,7 @@ class AbstractPropagator(eqx.Module):
 
 class Krylov(AbstractPropagator):
     """Lanczos with ``num_steps`` steps (matrix-free), then the exact spectral formula of the
-    projected tridiagonal matrix.
+    projected tridiagonal matrix (``num_steps``: an int >= 1; ``rtol``: ``None`` or > 0).
 
     Convergence check: the leading ``7/8`` block of the tridiagonal matrix is the result of
     ``7 num_steps / 8`` steps, so comparing the two costs one more small ``eigh``. If they
@@ -162,7 +187,13 @@ class Krylov(AbstractPropagator):
     rtol: float | None = eqx.field(static=True, default=1e-6)
     reorthogonalize: bool = eqx.field(static=True, default=False)
 
+    def __check_init__(self):
+        _count(self.num_steps, "num_steps")
+        if self.rtol is not None:
+            _tolerance(self.rtol, "rtol")
+
     def quadratic_form(self, matvec, u, v, ts):
+        _vectors(u, v, ts)
         n = v.shape[0]
         m = min(self.num_steps, n)
         if self.reorthogonalize:
@@ -189,6 +220,7 @@ class Eigen(AbstractPropagator):
     rounding; ``O(n²)`` memory and ``O(n³)`` time, for ``n`` up to a few thousand."""
 
     def quadratic_form(self, matvec, u, v, ts):
+        _vectors(u, v, ts)
         n = v.shape[0]
         check_fits(4 * n * n * v.dtype.itemsize, f"the dense {n} x {n} operator")
         L = jax.vmap(matvec)(jnp.eye(n, dtype=v.dtype)).T
@@ -197,13 +229,27 @@ class Eigen(AbstractPropagator):
 
 class ODE(AbstractPropagator):
     """Time stepping with :func:`jaxspin.odesolve` (default Kvaerno5, adaptive, dense
-    Jacobian in its Newton solves: small ``n`` only). Works for non-symmetric ``L`` too."""
+    Jacobian in its Newton solves: small ``n`` only). Works for non-symmetric ``L`` too.
+    ``rtol``, ``atol`` > 0, ``max_steps`` an int >= 1."""
 
     rtol: float = eqx.field(static=True, default=1e-10)
     atol: float = eqx.field(static=True, default=1e-12)
     max_steps: int = eqx.field(static=True, default=100_000)
 
+    def __check_init__(self):
+        _tolerance(self.rtol, "rtol")
+        _tolerance(self.atol, "atol")
+        _count(self.max_steps, "max_steps")
+
     def quadratic_form(self, matvec, u, v, ts):
+        """Checked: ``ts`` non-decreasing (``ValueError`` now, or ``eqx.error_if`` when
+        traced) and the dense Jacobian's memory (``MemoryBudgetError``)."""
+        _vectors(u, v, ts)
+        n = v.shape[0]
+        check_fits(4 * n * n * v.dtype.itemsize, f"the ODE solver's dense {n} x {n} Jacobian")
+        ts = check_value(
+            ts, lambda t: jnp.diff(t) < 0, "`ts` must be non-decreasing for the ODE solver."
+        )
         t_all = jnp.concatenate([jnp.zeros((1,), ts.dtype), ts])
         traj = odesolve(
             lambda t, y, args: matvec(y),

@@ -20,6 +20,21 @@ import math
 import equinox as eqx
 import numpy as np
 
+from .._memory import check_fits
+
+
+def _length(x, name: str) -> float:
+    """A finite length > 0 [nm] as a Python float (static geometry), else ``ValueError``."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"`{name}` must be a concrete number [nm] (it fixes the geometry); got {x!r}."
+        ) from None
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"`{name}` must be finite and > 0 [nm]; got {x}.")
+    return v
+
 
 class AbstractLattice(eqx.Module):
     """A Bravais lattice of nuclear sites (static geometry, lengths in nm)."""
@@ -50,12 +65,17 @@ class AbstractLattice(eqx.Module):
         return self._unit * self._integer_offsets(cutoff_nm).astype(float)
 
     def _integer_offsets(self, cutoff_nm: float) -> np.ndarray:
+        cutoff_nm = _length(cutoff_nm, "cutoff_nm")
         if not cutoff_nm >= self.nearest_neighbour_distance * (1 - 1e-9):
             raise ValueError(
                 f"`cutoff_nm` = {cutoff_nm} nm is below the nearest-neighbour distance "
                 f"{self.nearest_neighbour_distance:.4g} nm: no flip-flop partners."
             )
         n = int(math.ceil(cutoff_nm / self._unit)) + 1
+        check_fits(
+            self._points_bytes(n, plane=False),
+            f"the lattice points within the cut-off {cutoff_nm} nm",
+        )
         pts = self._integer_points(n)
         d2 = np.sum(pts.astype(float) ** 2, axis=1) * self._unit**2
         keep = (d2 > 0) & (d2 <= cutoff_nm**2 * (1 + 1e-9))
@@ -63,10 +83,27 @@ class AbstractLattice(eqx.Module):
         order = np.lexsort((pts[:, 2], pts[:, 1], pts[:, 0], np.round(d2, 9)))
         return pts[order]
 
+    def _points_bytes(self, n: int, plane: bool) -> int:
+        """Peak bytes of :meth:`_integer_points` ``(n)``: the integer cube (square for a
+        plane) held about four times (meshgrid, stack, float copy, mask), int64/float64."""
+        side = 2 * n + 1
+        return 4 * 8 * 3 * side ** (2 if plane or self._planar else 3)
+
+    @property
+    def _planar(self) -> bool:
+        return False
+
     def plane_sites(self, radius_nm: float) -> np.ndarray:
         """Sites ``(N, 3)`` [nm] of the layer ``z = 0`` strictly inside a disk of radius
-        ``radius_nm`` centred on the site at the origin."""
+        ``radius_nm`` (finite, > 0) centred on the site at the origin. The memory of the
+        enclosing square of lattice points is checked first (``MemoryBudgetError``)."""
+        radius_nm = _length(radius_nm, "radius_nm")
         n = int(math.ceil(radius_nm / self._unit)) + 1
+        check_fits(
+            self._points_bytes(n, plane=True),
+            f"the lattice sites of a disk of radius {radius_nm} nm (about "
+            f"{math.pi * radius_nm**2 / self.area_per_site:.3g} sites)",
+        )
         pts = self._integer_points(n, plane=True)
         xyz = self._unit * pts.astype(float)
         r2 = xyz[:, 0] ** 2 + xyz[:, 1] ** 2
@@ -86,8 +123,11 @@ class SquareLattice(AbstractLattice):
     spacing_nm: float = eqx.field(static=True, default=0.563)
 
     def __check_init__(self):
-        if not self.spacing_nm > 0:
-            raise ValueError(f"`spacing_nm` must be > 0; got {self.spacing_nm}.")
+        _length(self.spacing_nm, "spacing_nm")
+
+    @property
+    def _planar(self):
+        return True
 
     def _integer_points(self, n, plane=False):
         r = np.arange(-n, n + 1)
@@ -119,8 +159,7 @@ class FCCLattice(AbstractLattice):
     a_nm: float = eqx.field(static=True, default=0.563)
 
     def __check_init__(self):
-        if not self.a_nm > 0:
-            raise ValueError(f"`a_nm` must be > 0; got {self.a_nm}.")
+        _length(self.a_nm, "a_nm")
 
     def _integer_points(self, n, plane=False):
         r = np.arange(-n, n + 1)
@@ -166,7 +205,8 @@ class Neighbourhood(eqx.Module):
 
 
 def neighbourhood(lattice: AbstractLattice, cutoff_nm: float = 1.0) -> Neighbourhood:
-    """Build the stencil tables of ``lattice`` for the neighbour cut-off ``cutoff_nm`` [nm].
+    """Build the stencil tables of ``lattice`` for the neighbour cut-off ``cutoff_nm`` [nm]
+    (finite, at least the nearest-neighbour distance; the tables' memory is checked first).
 
     The default ``1.0 nm`` keeps, on the paper's square lattice, the 4 nearest and the 4
     diagonal neighbours (0.563 and 0.796 nm); it reproduces the paper's bulk value
@@ -180,8 +220,13 @@ def neighbourhood(lattice: AbstractLattice, cutoff_nm: float = 1.0) -> Neighbour
     """
     if not isinstance(lattice, AbstractLattice):
         raise TypeError(f"`lattice` must be a lattice object; got {type(lattice).__name__}.")
-    cutoff_nm = float(cutoff_nm)
+    cutoff_nm = _length(cutoff_nm, "cutoff_nm")
     ints = lattice._integer_offsets(cutoff_nm)
+    # the environment table is (n, <= 2n, 3) floats, built by Python set operations
+    check_fits(
+        len(ints) * 2 * len(ints) * 3 * 8 * 4,
+        f"the neighbourhood tables of {len(ints)} partners (cut-off {cutoff_nm} nm)",
+    )
     index = {tuple(p): b for b, p in enumerate(ints)}
     reverse = np.array([index[tuple(-p)] for p in ints])
     envs = []

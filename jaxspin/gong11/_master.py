@@ -14,14 +14,16 @@ Boundary: partners outside the disk hold ``<I^z> = 0`` (``"dirichlet"``, the pap
 condition) or their bonds are cut (``"noflux"``, conserving ``Σ_k <I^z_k>``).
 """
 
+import math
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
 from .._memory import check_fits
-from ._couplings import QuantumDot, bond_rates_at
-from ._lattice import AbstractLattice, Neighbourhood
+from ._couplings import QuantumDot, _check_dot, bond_rates_at
+from ._lattice import AbstractLattice, Neighbourhood, _length
 
 
 def _integer_keys(ints: np.ndarray, span: int) -> np.ndarray:
@@ -35,7 +37,18 @@ def neighbour_list(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sites ``(N, 3)`` [nm] of the layer ``z = 0`` inside the disk and the neighbour table
     ``(N, n)`` (``N`` marks a partner outside the disk). Only in-plane partners are allowed:
-    the lattice equation is solved for planar lattices (:class:`SquareLattice`)."""
+    the lattice equation is solved for planar lattices (:class:`SquareLattice`).
+
+    Checked: ``nb`` was built for ``lattice``; ``radius_nm`` finite and > 0; the memory of
+    the site and neighbour tables (``MemoryBudgetError`` before anything is allocated)."""
+    if not isinstance(lattice, AbstractLattice):
+        raise TypeError(f"`lattice` must be a lattice object; got {type(lattice).__name__}.")
+    if not isinstance(nb, Neighbourhood):
+        raise TypeError(f"`nb` must be a Neighbourhood; got {type(nb).__name__}.")
+    if nb.lattice != lattice:
+        raise ValueError(f"`nb` was built for {nb.lattice}, not for `lattice` = {lattice}.")
+    radius_nm = _length(radius_nm, "radius_nm")
+    _check_lattice_fits(lattice, nb, radius_nm)
     if np.any(nb.offsets[:, 2] != 0):
         raise ValueError(
             "The lattice master equation is solved in the plane z = 0 only; this "
@@ -78,6 +91,8 @@ class LatticeDiffusion(eqx.Module):
         return self.sites.shape[0]
 
     def __call__(self, P: Float[Array, " N"]) -> Float[Array, " N"]:
+        if P.shape != (self.num_sites,):
+            raise ValueError(f"`P` must have shape ({self.num_sites},); got {P.shape}.")
         padded = jnp.concatenate([P, jnp.zeros((1,), P.dtype)])
         inflow = jnp.sum(self.rates * padded[self.neighbours], axis=1)
         return inflow - (jnp.sum(self.rates, axis=1) + self.loss) * P
@@ -92,6 +107,21 @@ class LatticeDiffusion(eqx.Module):
         W = jnp.zeros((N + 1, N + 1), self.rates.dtype)
         W = W.at[self.neighbours, rows].add(self.rates)
         return W[:N, :N]
+
+
+def _estimated_sites(lattice: AbstractLattice, radius_nm: float) -> int:
+    """Sites of the plane inside the disk, from the area (an upper estimate)."""
+    r = radius_nm + lattice.nearest_neighbour_distance
+    return int(math.pi * r * r / lattice.area_per_site) + 1
+
+
+def _check_lattice_fits(lattice, nb, radius_nm: float) -> None:
+    N, n = _estimated_sites(lattice, radius_nm), nb.num_partners
+    check_fits(
+        N * n * 8 * 6 + N * 8 * 8,
+        f"the lattice problem on a disk of radius {radius_nm} nm (about {N} sites, "
+        f"{n} partners each)",
+    )
 
 
 def lattice_diffusion(
@@ -109,9 +139,16 @@ def lattice_diffusion(
     nb = neighbourhood(SquareLattice())
     ld = lattice_diffusion(QuantumDot(B0_T=2.0), nb, 150.0)   # 2.2e5 sites
     ```
+
+    Checked before anything is built: ``dot`` and ``nb`` types, ``radius_nm`` finite and
+    > 0, ``boundary``, ``block_size`` (an int >= 1 or ``None``) and the memory of the
+    tables (``MemoryBudgetError`` with the number).
     """
+    _check_dot(dot, nb)
     if boundary not in ("dirichlet", "noflux"):
         raise ValueError(f"`boundary` must be 'dirichlet' or 'noflux'; got {boundary!r}.")
+    radius_nm = _length(radius_nm, "radius_nm")
+    _check_lattice_fits(nb.lattice, nb, radius_nm)
     sites, table = neighbour_list(nb.lattice, nb, radius_nm)
     N, n = table.shape
     check_fits(N * n * 8 * 6, f"the lattice problem with {N} sites and {n} partners each")

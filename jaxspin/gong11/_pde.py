@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._inputs import check_value
 from .._memory import check_fits
 
 
@@ -58,9 +59,14 @@ class DiskGrid(eqx.Module):
     spacing_nm: float = eqx.field(static=True, default=3.0)
 
     def __check_init__(self):
-        if not (self.radius_nm > 0 and self.spacing_nm > 0):
+        if not (
+            math.isfinite(self.radius_nm)
+            and math.isfinite(self.spacing_nm)
+            and self.radius_nm > 0
+            and self.spacing_nm > 0
+        ):
             raise ValueError(
-                f"`radius_nm` and `spacing_nm` must be > 0; got {self.radius_nm}, "
+                f"`radius_nm` and `spacing_nm` must be finite and > 0; got {self.radius_nm}, "
                 f"{self.spacing_nm}."
             )
         if self.spacing_nm > self.radius_nm / 2:
@@ -156,7 +162,10 @@ class DiffusionOperator(eqx.Module):
         return div + jnp.diff(jnp.pad(Fy, ((0, 0), (1, 1))), axis=1) / h
 
     def __call__(self, p: Float[Array, " m"]) -> Float[Array, " m"]:
-        """``dP/dt`` [1/s units of P] for the active-cell vector ``p``."""
+        """``dP/dt`` [1/s units of P] for the active-cell vector ``p`` (``(n_active,)``)."""
+        m = self.grid.num_active
+        if p.shape != (m,):
+            raise ValueError(f"`p` must have shape ({m},) (the active cells); got {p.shape}.")
         out = self.grid.gather(self._apply_full(self.grid.scatter(p)))
         if self.form == "laplacian":
             out = self.dcell * out
@@ -185,7 +194,14 @@ def diffusion_operator(
     """Assemble Eq. (25) on ``grid`` from the diffusion tensor sampled on
     ``grid.fine_points`` (``(f, f, 2, 2)``), a scalar field ``(f, f)`` or a constant
     [nm²/s]. ``form`` is the reading (module docstring), ``boundary`` ``"dirichlet"`` or
-    ``"noflux"``."""
+    ``"noflux"``.
+
+    Checked: the grid's memory (``MemoryBudgetError``); ``D_fine``'s shape; its values
+    finite and positive semidefinite (``D^xx, D^yy >= 0``, ``(D^xy)² <= D^xx D^yy`` to
+    rounding; a scalar field ``>= 0``), ``> 0`` at the active cells for ``"laplacian"``
+    (``ValueError`` now, or ``eqx.error_if`` when traced). A negative ``D`` would make
+    the operator grow instead of decay."""
+    check_grid_fits(grid)
     if form not in ("tensor", "divergence", "laplacian"):
         raise ValueError(f"`form` must be 'tensor', 'divergence' or 'laplacian'; got {form!r}.")
     if boundary not in ("dirichlet", "noflux"):
@@ -201,6 +217,32 @@ def diffusion_operator(
             f"`D_fine` must be a scalar, ({f}, {f}) or ({f}, {f}, 2, 2) on grid.fine_points; "
             f"got {D.shape}."
         )
+    D = check_value(
+        D,
+        _not_psd,
+        "`D_fine` must be finite and positive semidefinite (D^xx, D^yy >= 0, "
+        "(D^xy)^2 <= D^xx D^yy) [nm^2/s].",
+    )
+    if form == "laplacian":
+        cells = jnp.asarray(grid.mask)
+        D = check_value(
+            D,
+            lambda d: cells & ~((d[::2, ::2, 0, 0] + d[::2, ::2, 1, 1]) > 0),
+            '`D_fine` must be > 0 at the active cells for form="laplacian" [nm^2/s].',
+        )
+    return _assemble(grid, D, form, boundary)
+
+
+def _not_psd(D):
+    xx, yy, xy, yx = D[..., 0, 0], D[..., 1, 1], D[..., 0, 1], D[..., 1, 0]
+    slack = 1e-9 * (jnp.abs(xx) + jnp.abs(yy)) ** 2 + jnp.finfo(D.dtype).tiny
+    return (
+        ~jnp.all(jnp.isfinite(D), axis=(-2, -1)) | (xx < 0) | (yy < 0) | (xy * yx > xx * yy + slack)
+    )
+
+
+def _assemble(grid: DiskGrid, D, form: str, boundary: str) -> DiffusionOperator:
+    """Eq. (25) on ``grid`` from a checked ``(f, f, 2, 2)`` tensor field."""
     iso = (D[..., 0, 0] + D[..., 1, 1]) / 2
     m = jnp.asarray(grid.mask, D.dtype)
     if form == "tensor":
@@ -234,5 +276,7 @@ def cell_weights(grid: DiskGrid) -> tuple[np.ndarray, float]:
 
 def check_grid_fits(grid: DiskGrid, itemsize: int = 8) -> None:
     """Refuse grids whose sampling arrays would not fit (estimate, bytes)."""
+    if not isinstance(grid, DiskGrid):
+        raise TypeError(f"`grid` must be a DiskGrid; got {type(grid).__name__}.")
     f = 2 * grid.size - 1
     check_fits(f * f * 12 * itemsize, f"the {grid.size} x {grid.size} diffusion grid")
