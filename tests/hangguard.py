@@ -9,7 +9,8 @@ Two layers on top of the per-test limit ``timeout`` (``pyproject.toml``, pytest-
    handler cannot run. A :class:`jaxspin._watchdog.Watchdog`, re-armed at the start of every
    test with ``limit + grace`` seconds (``grace``: ``JAXSPIN_TEST_HANG_GRACE_S``, default
    60), then writes the test's node id, dumps every thread's stack (faulthandler) to the
-   real stderr and ends the run with exit status 3. A hung test costs at most its limit
+   real stderr and ends the process with exit status 3 (under pytest-xdist: that worker;
+   xdist fails the test as "worker crashed" and goes on). A hung test costs at most its limit
    plus the grace, never the CI run's 90 minutes.
 """
 
