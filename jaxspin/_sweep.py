@@ -351,6 +351,7 @@ def sweep(
     Relaunch all of them and the sweep computes only the chunks not on disk.
 
     Example:
+        >>> import numpy as np, jaxspin
         >>> def lorentzian(detuning, width):
         ...     return {"absorption": width / (detuning**2 + width**2)}
         >>> r = jaxspin.sweep(lorentzian, {"detuning": np.linspace(-5, 5, 101),

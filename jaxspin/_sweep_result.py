@@ -76,6 +76,7 @@ class SweepResult:
     has the grid's shape. A violation raises ``ValueError`` naming the field.
 
     Example:
+        >>> import numpy as np, jaxspin
         >>> r = jaxspin.sweep(lambda x: {"y": x**2}, {"x": np.arange(3.0)}, progress=False)
         >>> r["y"]
         array([0., 1., 4.])
