@@ -93,6 +93,18 @@ def _linear(t, y, M):
     return M @ y
 
 
+def _lindblad_rhs(t, x, args):
+    """Matrix-free ``d to_real(ρ)/dt``. A module-level function of ``args`` (not a closure
+    over the operators) so that repeated ``mesolve`` calls reuse diffrax's compilation; the
+    complex operators travel as real and imaginary parts (complex ``args`` draw diffrax's
+    complex-support warning)."""
+    (h_re, h_im), (c_re, c_im), rates = args
+    lind = Lindbladian(
+        jax.lax.complex(h_re, h_im), jax.lax.complex(c_re, c_im), rates, validate=False
+    )
+    return to_real(lind(from_real(x, h_re.shape[-1])))
+
+
 def _odesolve(
     rhs,
     y0,
@@ -307,8 +319,9 @@ def mesolve(
         rho0 = jnp.where(bad, jnp.zeros_like(rho0), rho0)
     if dense:  # a module-level rhs of (t, x, M): repeated calls reuse diffrax's compilation
         rhs, args = _linear, lind.real_superop()
-    else:  # a closure: the complex operators as diffrax `args` would draw its complex warning
-        rhs, args = (lambda t, x, args: to_real(lind(from_real(x, n)))), None
+    else:
+        parts = lambda a: (jnp.real(a), jnp.imag(a))  # noqa: E731
+        rhs, args = _lindblad_rhs, (parts(lind.H), parts(lind.jump_ops), lind.rates)
     traj = _odesolve(
         rhs, to_real(rho0), ts, args, bad=bad, check_memory=False, what="mesolve", **kwargs
     )

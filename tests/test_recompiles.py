@@ -76,3 +76,14 @@ def test_deluca16_new_realization_and_float_field_compile_nothing():
     replaced = eqx.tree_at(lambda m: m.params.T1e, model, 2.0)
     assert isinstance(replaced.params.T1e, float)
     assert compiles(lambda: dl.steady_state(replaced).p) == 0
+
+
+@pytest.mark.parametrize("dense", [True, False], ids=["dense", "matrix-free"])
+def test_mesolve_repeated_calls_compile_nothing(dense):
+    """Issue 17: mesolve compiled on every call; both paths now reuse diffrax's compilation."""
+    sx, _, sz, _, sm = jaxspin.spin_operators(0.5)
+    rho0, ts = jnp.eye(2, dtype=complex) / 2, jnp.linspace(0.0, 1.0, 5)
+    compiles(lambda: jaxspin.mesolve(sx, [sm], rho0, ts, dense=dense).ys)
+    H2 = jax.block_until_ready(0.5 * sx + sz)
+    assert compiles(lambda: jaxspin.mesolve(sx, [sm], rho0, ts, dense=dense).ys) == 0
+    assert compiles(lambda: jaxspin.mesolve(H2, [sm], rho0, ts, dense=dense).ys) == 0
