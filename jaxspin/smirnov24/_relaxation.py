@@ -68,12 +68,8 @@ def averages(params: Parameters, field: ArrayLike, rule: TanhSinh = DEFAULT_RULE
     """``(K, Λ)`` at one point (see the module docstring), in units of ``1/T2e*²`` and 1."""
     tau = params.tau_c
     dist = overhauser_distribution(params, field)
-    # the Lorentzian's width 1/τ; at τ = 0 there is none: the largest float lies beyond the
-    # radial window and is clipped to its end (an empty piece), as 1/0 = inf was
-    positive = tau > 0
-    big = jnp.finfo(jnp.result_type(tau)).max
-    knee = jnp.where(positive, 1.0 / jnp.where(positive, tau, 1.0), big)
-    est = overhauser_radial(_lorentz_moments(tau), dist, breakpoints=(knee,), rule=rule)
+    # the Lorentzian's width 1/τ (inf at τ = 0: out of the radial window, clipped)
+    est = overhauser_radial(_lorentz_moments(tau), dist, breakpoints=(1.0 / tau,), rule=rule)
     return est.value
 
 
