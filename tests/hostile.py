@@ -103,3 +103,39 @@ def jit_unchanged(fn, good, *, rtol: float = 1e-14, jit=jax.jit) -> None:
     """The valid value gives the same number compiled as eagerly (the checks change nothing)."""
     eager = fn(jnp.asarray(good))
     np.testing.assert_allclose(jit(fn)(jnp.asarray(good)), eager, rtol=rtol, atol=1e-300)
+
+
+def value_table_tests(cases, slow_good=(), slow_traced=()):
+    """The three tests of a paper's value table, rows ``(id, call(x), good x, bad x, error,
+    message fragment, traced modes)``: the bad value refused eagerly, the good one accepted
+    (rows in ``slow_good`` only with ``-m slow``), the bad one refused in each traced mode
+    (``(id, mode)`` pairs in ``slow_traced`` only with ``-m slow``). Assign the returned
+    functions to ``test_*`` names in the test module."""
+    ids = [c[0] for c in cases]
+    slow = pytest.mark.slow
+    good_rows = [pytest.param(c, marks=slow) if c[0] in slow_good else c for c in cases]
+    traced = [
+        pytest.param(c, m, id=f"{c[0]}-{m}", marks=slow if (c[0], m) in slow_traced else ())
+        for c in cases
+        for m in c[6]
+    ]
+
+    @pytest.mark.parametrize("case", cases, ids=ids)
+    def test_refused_eagerly(case):
+        _, fn, _, bad, error, match, _ = case
+        refused(fn, error, match, bad)
+
+    @pytest.mark.parametrize("case", good_rows, ids=ids)
+    def test_good_value_accepted(case):
+        """The same call with the good value goes through (the checks refuse only bad input)."""
+        _, fn, good, *_ = case
+        jax.block_until_ready(fn(good))
+
+    @pytest.mark.parametrize("case,mode", traced)
+    def test_refused_when_traced(case, mode):
+        """Bad values traced inside jit (or one bad point of a vmap) raise at run time with
+        the same message."""
+        _, fn, good, bad, _, match, _ = case
+        refused_traced(fn, good, bad, match, mode)
+
+    return test_refused_eagerly, test_good_value_accepted, test_refused_when_traced

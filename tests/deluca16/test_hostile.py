@@ -492,34 +492,9 @@ SLOW_TRACED = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_refused_eagerly(case):
-    _, call, good, bad, exc, match, _ = case
-    hostile.refused(call, exc, match, bad)
-
-
-@pytest.mark.parametrize(
-    "case", [pytest.param(c, marks=slow) if c[0] in SLOW_GOOD else c for c in CASES], ids=IDS
+test_refused_eagerly, test_good_value_accepted, test_refused_when_traced = (
+    hostile.value_table_tests(CASES, SLOW_GOOD, SLOW_TRACED)
 )
-def test_good_value_accepted(case):
-    """The same call with the good value goes through (the checks refuse only bad input)."""
-    _, call, good, *_ = case
-    jax.block_until_ready(call(good))
-
-
-TRACED = [
-    pytest.param(c, m, marks=slow) if (c[0], m) in SLOW_TRACED else (c, m)
-    for c in CASES
-    for m in c[6]
-]
-
-
-@pytest.mark.parametrize("case,mode", TRACED, ids=[f"{c[0]}-{m}" for c in CASES for m in c[6]])
-def test_refused_when_traced(case, mode):
-    """Bad values traced inside jit (or one bad point of a vmap) raise at run time with the
-    same message."""
-    _, call, good, bad, _, match, _ = case
-    hostile.refused_traced(call, good, bad, match, mode)
 
 
 # --------------------------------------------------------------------------------------
