@@ -23,7 +23,6 @@ from . import (
 from ._config import x64_enabled as x64_enabled
 from ._evolve import (
     Trajectory as Trajectory,
-    mesolve as mesolve,
     odesolve as odesolve,
     propagate as propagate,
     ratesolve as ratesolve,
@@ -39,6 +38,7 @@ from ._memory import (
     available_memory_bytes as available_memory_bytes,
     check_fits as check_fits,
 )
+from ._mesolve import mesolve as mesolve
 from ._overhauser import (
     MonteCarloEstimate as MonteCarloEstimate,
     OverhauserField as OverhauserField,

@@ -36,11 +36,9 @@ from ._inputs import (
     bad_input,
     check_finite,
     check_flag,
-    check_hermitian,
     check_int,
     check_positive,
     check_value,
-    complex_dtype,
     concretely,
     is_concrete,
     real_dtype,
@@ -53,12 +51,30 @@ from ._ratematrix import _as_rate_matrix, _check_rates, _generator
 class Trajectory(eqx.Module):
     """Saved states ``ys`` (leading axis: ``ts``) of a time evolution and its result code
     (``diffrax.RESULTS``; ``throw=False`` keeps failures as data: ``nonfinite`` with ``ys``
-    NaN for a point whose inputs failed the checks)."""
+    NaN for a point whose inputs failed the checks). :func:`jaxspin.mesolve` also fills
+    ``expects`` (``{label: (T,)}`` for its ``e_ops``) and ``dims`` (QuTiP ``dims`` of a
+    ``Qobj`` input, else None)."""
 
     ts: Float[Array, " T"]
     ys: PyTree[Array]
     result: diffrax.RESULTS
     num_steps: Array
+    expects: dict[str, Array] | None = None
+    dims: Any = eqx.field(static=True, default=None)
+
+    def expect(self, op) -> Array:
+        """``Tr(op ρ(t))`` at every saved time, ``(T,)`` (complex; ``.real`` for Hermitian
+        ``op``), or ``f(t, ρ)`` for a callable ``f``. Needs density matrices ``ys``
+        ``(T, n, n)`` (as :func:`jaxspin.mesolve` returns)."""
+        ys = self.ys
+        if not isinstance(ys, jax.Array) or ys.ndim != 3 or ys.shape[-1] != ys.shape[-2]:
+            raise ValueError("`expect` needs density matrices `ys` of shape (T, n, n).")
+        if callable(op) and not hasattr(op, "full"):
+            return jax.vmap(op)(self.ts, ys)
+        a = as_operator(op, "op")
+        if a.shape != ys.shape[1:]:
+            raise ValueError(f"`op` must have shape {ys.shape[1:]}; got {a.shape}.")
+        return jnp.einsum("ij,tji->t", a.astype(ys.dtype), ys)
 
 
 def _as_times(ts) -> Array:
@@ -253,80 +269,6 @@ def odesolve(
         adjoint=adjoint,
         throw=throw,
     )
-
-
-def mesolve(
-    H,
-    jump_ops=None,
-    rho0=None,
-    ts=None,
-    *,
-    rates=None,
-    dense: bool | None = None,
-    **kwargs,
-) -> Trajectory:
-    """Evolve a density matrix under ``dρ/dt = L(ρ)`` (one problem; ``vmap`` to batch).
-
-    The state is evolved in the real Hermitian coordinates of
-    :mod:`jaxspin._liouvillian`; ``dense`` (default: ``n ≤ 16``) uses the real ``n² × n²``
-    superoperator, otherwise the map is applied matrix-free in O(k n³) per evaluation.
-    Returns a :class:`Trajectory` whose ``ys`` are density matrices ``(T, n, n)``. Other
-    keyword arguments go to :func:`odesolve`.
-
-    Checks: as :class:`jaxspin.Lindbladian` for ``H``, ``jump_ops``, ``rates``; ``rho0`` of
-    shape ``(n, n)``, finite and Hermitian (to 1e-10 of its largest entry; its trace is
-    not renormalised: ``L`` is linear and trace-preserving, so ``Tr ρ(t) = Tr ρ0``); ``ts``
-    and options as :func:`odesolve`; memory of the dense superoperator (about ``48 n⁴``
-    bytes) and of an implicit solver's ``n² × n²`` Jacobian, refused before anything is
-    built. ``throw=False`` (a keyword for :func:`odesolve`): a point with bad ``H``,
-    ``jump_ops``, ``rates``, ``rho0`` or ``ts`` returns ``ys`` NaN with
-    ``result = diffrax.RESULTS.nonfinite`` instead of raising.
-    """
-    if rho0 is None or ts is None:
-        raise ValueError("`rho0` and `ts` are required.")
-    throw = check_flag(kwargs.get("throw", True), "throw")
-    if dense is not None and not isinstance(dense, bool):
-        raise ValueError(f"`dense` must be True, False or None; got {dense!r}.")
-    lind = Lindbladian(H, jump_ops, rates, validate=throw)
-    n = lind.dim
-    if n == 0:
-        raise ValueError("`H` must act on at least one state; got shape (0, 0).")
-    rho0 = as_operator(rho0, "rho0")
-    if rho0.shape != (n, n):
-        raise ValueError(f"`rho0` must have shape ({n}, {n}); got {rho0.shape}.")
-    dense = n <= 16 if dense is None else dense
-    ts = _as_times(ts)
-    solver = kwargs.get("solver")
-    solver = diffrax.Kvaerno5() if solver is None else solver
-    superop = 48 * n**4 if dense else 0
-    check_fits(
-        superop + _solve_bytes(solver, n * n, 8, ts.shape[0]),
-        f"mesolve (n = {n}, {'dense superoperator' if dense else 'matrix-free'}, "
-        f"{type(solver).__name__})",
-    )
-    bad = None
-    if throw:
-        rho0 = check_hermitian(check_finite(rho0, "rho0"), "rho0")
-    else:
-        bad = (
-            bad_input(lind.H, hermitian=True)
-            | bad_input(lind.jump_ops)
-            | bad_input(lind.rates, nonnegative=True)
-            | bad_input(rho0, hermitian=True)
-        )
-        # A bad point evolves under L = 0 from rho0 = 0 (and is not integrated at all).
-        lind = jax.tree_util.tree_map(lambda a: jnp.where(bad, jnp.zeros_like(a), a), lind)
-        rho0 = jnp.where(bad, jnp.zeros_like(rho0), rho0)
-    if dense:  # a module-level rhs of (t, x, M): repeated calls reuse diffrax's compilation
-        rhs, args = _linear, lind.real_superop()
-    else:
-        parts = lambda a: (jnp.real(a), jnp.imag(a))  # noqa: E731
-        rhs, args = _lindblad_rhs, (parts(lind.H), parts(lind.jump_ops), lind.rates)
-    traj = _odesolve(
-        rhs, to_real(rho0), ts, args, bad=bad, check_memory=False, what="mesolve", **kwargs
-    )
-    rhos = jax.vmap(lambda x: from_real(x, n))(traj.ys)
-    return Trajectory(traj.ts, rhos.astype(complex_dtype()), traj.result, traj.num_steps)
 
 
 def ratesolve(W, p0, ts, **kwargs) -> Trajectory:
