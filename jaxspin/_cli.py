@@ -3,9 +3,9 @@
     jaxspin figures [--only KEY ...] [--out DIR] [--size small|paper] [--watchdog S]
     jaxspin bench   [--only KEY ...] [--out DIR] [--quick] [--watchdog S]
 
-KEY is a paper key (danon11, smirnov24, latta09, deluca16, gong11) or ``engine`` for
-benchmarks. Figures come from the example scripts in ``examples/`` (installed as
-``jaxspin.examples``): each ``examples/<key>.py`` defines
+KEY is a paper key (danon11, smirnov24, latta09, deluca16, gong11), or ``engine`` or
+``evolve`` (mesolve vs QuTiP) for benchmarks. Figures come from the example scripts in
+``examples/`` (installed as ``jaxspin.examples``): each ``examples/<key>.py`` defines
 ``make_figures(out_dir, *, size="small", progress=True) -> list[Path]`` writing PNGs whose
 names start with the key, plus the data behind them (``.npz``). Benchmarks come from
 ``benchmarks/bench_<key>.py`` (installed as ``jaxspin.benchmarks``), each defining
@@ -39,7 +39,7 @@ from . import _watchdog
 
 
 PAPERS = ("danon11", "smirnov24", "latta09", "deluca16", "gong11")
-BENCHMARKS = ("engine", *PAPERS)
+BENCHMARKS = ("engine", "evolve", *PAPERS)
 
 
 def _load_module(name: str):

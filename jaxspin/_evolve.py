@@ -43,7 +43,6 @@ from ._inputs import (
     is_concrete,
     real_dtype,
 )
-from ._liouvillian import Lindbladian, from_real, to_real
 from ._memory import check_fits
 from ._ratematrix import _as_rate_matrix, _check_rates, _generator
 
@@ -107,18 +106,6 @@ def _solve_bytes(solver, size: int, itemsize: int, T: int) -> int:
 
 def _linear(t, y, M):
     return M @ y
-
-
-def _lindblad_rhs(t, x, args):
-    """Matrix-free ``d to_real(ρ)/dt``. A module-level function of ``args`` (not a closure
-    over the operators) so that repeated ``mesolve`` calls reuse diffrax's compilation; the
-    complex operators travel as real and imaginary parts (complex ``args`` draw diffrax's
-    complex-support warning)."""
-    (h_re, h_im), (c_re, c_im), rates = args
-    lind = Lindbladian(
-        jax.lax.complex(h_re, h_im), jax.lax.complex(c_re, c_im), rates, validate=False
-    )
-    return to_real(lind(from_real(x, h_re.shape[-1])))
 
 
 def _odesolve(
