@@ -50,6 +50,7 @@ from ._overhauser import (
     overhauser_radial as overhauser_radial,
     radial_density as radial_density,
 )
+from ._qutip import to_qutip as to_qutip
 from ._ratematrix import (
     GTH as GTH,
     STATIONARY_RESULTS as STATIONARY_RESULTS,

@@ -17,6 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from ._qutip import check_not_superoperator
+
 
 def _to_dense(x: Any) -> Any:
     """Unwrap foreign operator objects by duck typing (QuTiP ``Qobj``: ``.full()``)."""
@@ -48,7 +50,9 @@ def concretely(x: Any, predicate: Callable[[Array], Any]) -> bool:
 
 
 def as_operator(x: Any, name: str) -> Array:
-    """A complex ``(..., n, n)`` JAX array from an array-like or a QuTiP ``Qobj``."""
+    """A complex ``(..., n, n)`` JAX array from an array-like or a QuTiP ``Qobj`` (not a
+    superoperator: ``ValueError``)."""
+    check_not_superoperator(x, name)
     arr = jnp.asarray(_to_dense(x))
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
         raise ValueError(f"`{name}` must have shape (..., n, n); got shape {arr.shape}.")

@@ -52,6 +52,7 @@ from ._inputs import (
 )
 from ._liouvillian import Lindbladian, from_real, to_real
 from ._memory import check_fits
+from ._qutip import qutip_dims
 
 
 STIFF_BOUND = 1e4  # κ · T above which the default solver is implicit (module docstring)
@@ -117,17 +118,6 @@ def _as_state(rho0, n: int):
             f"got {arr.shape}."
         )
     return arr
-
-
-def _dims(*objs):
-    """QuTiP operator ``dims`` ``(space, space)`` of the first input that has them (a ket
-    gives those of its density matrix), else None."""
-    for x in objs:
-        dims = getattr(x, "dims", None)
-        if dims is not None and not isinstance(x, jax.Array | jnp.ndarray):
-            space = tuple(int(d) for d in dims[0])  # a ket's dims are (space, (1,))
-            return (space, space)
-    return None
 
 
 def _norm2(a):
@@ -300,7 +290,7 @@ def mesolve(
     throw = check_flag(throw, "throw")
     if dense is not None and not isinstance(dense, bool):
         raise ValueError(f"`dense` must be True, False or None; got {dense!r}.")
-    dims = _dims(rho0, H)
+    dims = qutip_dims(rho0, H)
     h_static, h_pairs, h_fn = _split_hamiltonian(H)
     c_static, c_pairs, c_fns = _split_jumps(jump_ops)
     if h_static is None:

@@ -55,6 +55,7 @@ from ._inputs import (
 from ._linsolve import UnrolledLU, lineax_lu_matrix, pivot_ratio
 from ._liouvillian import Lindbladian, from_real, to_real, trace_functional
 from ._memory import check_fits
+from ._qutip import qutip_dims
 
 
 class RESULTS(eqx.Enumeration):
@@ -317,10 +318,12 @@ class Iterative(AbstractSteadyStateSolver):
 # Factorisation, steady state, response
 # --------------------------------------------------------------------------------------
 class SteadyState(eqx.Module):
-    """A steady state: density matrix ``rho`` (``(..., n, n)``) and its ``result`` code."""
+    """A steady state: density matrix ``rho`` (``(..., n, n)``) and its ``result`` code;
+    ``dims``: the QuTiP ``dims`` of a ``Qobj`` ``H`` (else None; :func:`jaxspin.to_qutip`)."""
 
     rho: Complex[Array, "... n n"]
     result: RESULTS
+    dims: Any = eqx.field(static=True, default=None)
 
     def expect(self, op) -> Array:
         """``Tr(op ρ)`` (complex; take ``.real`` for Hermitian ``op``). ``op`` is
@@ -586,12 +589,14 @@ def steadystate(
     """
     _check_solver(solver)
     throw = _check_bool(throw, "throw")
+    H_in = H
     H, jumps, r, n = _convert(H, jump_ops, rates)
     args = [H, jumps, r]
     bshape = batch_shape(args, [2, 3, 2], _NAMES)
     _memory_check(solver, n, bshape, extra_bytes=batched_nbytes(args, [2, 3, 2], bshape))
     concrete = _validate(H, jumps, r) if throw else False
-    return _steadystate_jit(H, jumps, r, solver, throw, not concrete)
+    ss = _steadystate_jit(H, jumps, r, solver, throw, not concrete)
+    return SteadyState(ss.rho, ss.result, qutip_dims(H_in))
 
 
 @eqx.filter_jit
@@ -640,6 +645,7 @@ def linear_response(
     _check_solver(solver)
     throw = _check_bool(throw, "throw")
     hermitian = _check_bool(hermitian, "hermitian")
+    H_in = H
     H, jumps, r, n = _convert(H, jump_ops, rates)
     if sources is None:
         raise ValueError("`sources` is required (an array (..., s, n, n) or a callable).")
@@ -670,4 +676,4 @@ def linear_response(
     if throw and s_arr is not None and is_concrete(s_arr):
         sources = check_finite(s_arr, "sources")
     ss, xs = _response_jit(H, jumps, r, sources, solver, throw, hermitian, not concrete)
-    return ss, xs
+    return SteadyState(ss.rho, ss.result, qutip_dims(H_in)), xs
