@@ -258,9 +258,22 @@ def odesolve(
     )
 
 
-def ratesolve(W, p0, ts, **kwargs) -> Trajectory:
+def ratesolve(
+    W: Float[Array, "n n"],
+    p0: Float[Array, " n"],
+    ts: Float[Array, " T"],
+    *,
+    solver: diffrax.AbstractSolver | None = None,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    dt0: float | None = None,
+    max_steps: int = 100_000,
+    adjoint: diffrax.AbstractAdjoint | None = None,
+    throw: bool = True,
+) -> Trajectory:
     """Evolve probabilities under ``dp/dt = G(W) p`` (``W[j, i]`` = rate ``i → j``).
-    One problem; keyword arguments go to :func:`odesolve`.
+    One problem; the options are those of :func:`odesolve` (default solver Kvaerno5:
+    classical rate equations are often stiff, and their ``n × n`` Jacobian is small).
 
     Checks: ``W`` of shape ``(n, n)``, ``n ≥ 1``, ``p0`` of shape ``(n,)`` (``ValueError``);
     ``ts`` and options as :func:`odesolve`. ``throw=True``: rates or ``p0`` with NaN/inf or
@@ -272,7 +285,7 @@ def ratesolve(W, p0, ts, **kwargs) -> Trajectory:
     p0 = as_real(p0, "p0", ndim_min=1)
     if p0.shape != (W.shape[0],):
         raise ValueError(f"`W` must be (n, n) and `p0` (n,); got {W.shape} and {p0.shape}.")
-    throw = check_flag(kwargs.get("throw", True), "throw")
+    throw = check_flag(throw, "throw")
     bad = None
     if throw:
         W = _check_rates(W, "W")
@@ -280,7 +293,21 @@ def ratesolve(W, p0, ts, **kwargs) -> Trajectory:
     else:
         bad = bad_input(W, nonnegative=True) | bad_input(p0, nonnegative=True)
         W = jnp.where(bad, jnp.zeros_like(W), W)
-    return _odesolve(_linear, p0, ts, _generator(W), bad=bad, what="ratesolve", **kwargs)
+    return _odesolve(
+        _linear,
+        p0,
+        ts,
+        _generator(W),
+        bad=bad,
+        what="ratesolve",
+        solver=solver,
+        rtol=rtol,
+        atol=atol,
+        dt0=dt0,
+        max_steps=max_steps,
+        adjoint=adjoint,
+        throw=throw,
+    )
 
 
 def propagate(
