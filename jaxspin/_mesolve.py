@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -46,6 +47,7 @@ from ._inputs import (
     check_finite,
     check_flag,
     check_hermitian,
+    check_value,
     complex_dtype,
     concretely,
     is_concrete,
@@ -143,16 +145,20 @@ def _is_diagonal(c) -> bool:
     return concretely(c, lambda a: jnp.all(a == jnp.diag(jnp.diagonal(a))))
 
 
-def _free_args(lind: Lindbladian):
+def _diagonal_jumps(lind: Lindbladian) -> tuple[int, ...]:
+    c = lind.jump_ops
+    return tuple(k for k in range(c.shape[0]) if _is_diagonal(c[k]))
+
+
+def _free_args(lind: Lindbladian, diag: tuple[int, ...]):
     """The static generator for the matrix-free path, split for speed: ``H_eff`` (with
     every ``c†c`` and rate outflow folded in, computed once, not per step), the weights
     ``W = Σ_k d_k d_k*ᵀ`` of the *diagonal* jump operators (dephasing: ``c ρ c† = W ⊙ ρ``
     in O(n²) instead of two matrix products), the remaining jump operators, the rates.
-    Which operators are diagonal is decided on concrete values; traced ones count as
-    general. Complex arrays travel as (real, imaginary) pairs: complex ``args`` draw
-    diffrax's complex-support warning."""
+    ``diag``: the indices of the diagonal ones (:func:`_diagonal_jumps`, decided eagerly
+    on concrete values; traced ones count as general). Complex arrays travel as (real,
+    imaginary) pairs: complex ``args`` draw diffrax's complex-support warning."""
     c = lind.jump_ops
-    diag = [k for k in range(c.shape[0]) if _is_diagonal(c[k])]
     general = [k for k in range(c.shape[0]) if k not in diag]
     d = jnp.diagonal(c[jnp.asarray(diag, int)], axis1=1, axis2=2) if diag else None
     n = lind.dim
@@ -208,21 +214,33 @@ def _labelled(e_ops) -> dict[str, Any]:
     return {"e0": e_ops}
 
 
-def expectations(e_ops, ts, rhos) -> dict[str, jax.Array]:
-    """``{label: (T,)}``: ``Tr(op ρ(t))`` (real when ``op`` is concretely Hermitian) or
-    ``f(t, ρ(t))`` for a callable."""
+def _prepare_e_ops(e_ops, n: int):
+    """``{label: (op or callable, hermitian)}``, shapes checked and Hermiticity decided
+    eagerly (a concretely Hermitian operator gives real values), or None."""
+    if e_ops is None:
+        return None
     out = {}
-    n = rhos.shape[-1]
     for name, op in _labelled(e_ops).items():
         if callable(op) and not hasattr(op, "full"):
-            out[name] = jax.vmap(op)(ts, rhos)
+            out[name] = (op, False)
             continue
         a = as_operator(op, f"e_ops[{name!r}]")
         if a.shape != (n, n):
             raise ValueError(f"`e_ops[{name!r}]` must have shape ({n}, {n}); got {a.shape}.")
-        val = jnp.einsum("ij,tji->t", a, rhos)
         hermitian = concretely(a, lambda m: jnp.allclose(m, jnp.conj(m.T), atol=1e-12))
-        out[name] = jnp.real(val) if hermitian else val
+        out[name] = (a, hermitian)
+    return out
+
+
+def _expectations(e_ops, ts, rhos) -> dict[str, jax.Array]:
+    """``{label: (T,)}``: ``Tr(op ρ(t))`` (real for a Hermitian ``op``) or ``f(t, ρ(t))``."""
+    out = {}
+    for name, (op, hermitian) in e_ops.items():
+        if callable(op):
+            out[name] = jax.vmap(op)(ts, rhos)
+        else:
+            val = jnp.einsum("ij,tji->t", op, rhos)
+            out[name] = jnp.real(val) if hermitian else val
     return out
 
 
@@ -332,13 +350,47 @@ def mesolve(
         # A bad point evolves under L = 0 from rho0 = 0 (and is not integrated at all).
         lind = jax.tree_util.tree_map(lambda a: jnp.where(bad, jnp.zeros_like(a), a), lind)
         rho0 = jnp.where(bad, jnp.zeros_like(rho0), rho0)
-    static = lind.real_superop() if dense else _free_args(lind)
+    if throw:  # eagerly here (ValueError); _odesolve repeats them as run-time checks
+        ts = check_value(ts, lambda a: ~jnp.isfinite(a), "`ts` contains NaN or inf.")
+        ts = check_value(
+            ts,
+            lambda a: jnp.diff(a) < 0,
+            "`ts` must be non-decreasing (the integration runs forward in time).",
+        )
+    options = dict(rtol=rtol, atol=atol, dt0=dt0, max_steps=max_steps, adjoint=adjoint)
+    ys, result, steps, expects = _run(
+        lind,
+        () if dense else _diagonal_jumps(lind),
+        rho0,
+        ts,
+        bad,
+        h_pairs,
+        c_pairs,
+        h_fn,
+        tuple(c_fns),
+        _prepare_e_ops(e_ops, n),
+        dense,
+        solver,
+        options,
+        throw,
+    )
+    return Trajectory(ts, ys, result, steps, expects, dims)
+
+
+@eqx.filter_jit
+def _run(
+    lind, diag, rho0, ts, bad, h_pairs, c_pairs, h_fn, c_fns, e_ops, dense, solver, options, throw
+):
+    """Everything after validation, as one compilation (not ~150 small eager ones on the
+    first call); cached by shapes, solver, callables and options."""
+    n = lind.dim
+    static = lind.real_superop() if dense else _free_args(lind, diag)
     if h_pairs or c_pairs or h_fn is not None or c_fns:
         zero = jnp.zeros((n, n), complex_dtype())
         hp = tuple((Lindbladian(op, None, validate=False).real_superop(), f) for op, f in h_pairs)
         cp = tuple((Lindbladian(zero, [c], validate=False).real_superop(), g) for c, g in c_pairs)
-        rhs, args = _td_rhs, (static, n, hp, cp, h_fn, tuple(c_fns))
-    elif dense:  # module-level rhs of (t, x, M): repeated calls reuse diffrax's compilation
+        rhs, args = _td_rhs, (static, n, hp, cp, h_fn, c_fns)
+    elif dense:  # module-level rhs of (t, x, M): repeated calls reuse the compilation
         rhs, args = _linear, static
     else:
         rhs, args = _lindblad_rhs, static
@@ -351,16 +403,12 @@ def mesolve(
         check_memory=False,
         what="mesolve",
         solver=solver,
-        rtol=rtol,
-        atol=atol,
-        dt0=dt0,
-        max_steps=max_steps,
-        adjoint=adjoint,
         throw=throw,
+        **options,
     )
     rhos = jax.vmap(lambda x: from_real(x, n))(traj.ys).astype(complex_dtype())
-    expects = expectations(e_ops, traj.ts, rhos) if e_ops is not None else None
-    return Trajectory(traj.ts, rhos, traj.result, traj.num_steps, expects, dims)
+    expects = None if e_ops is None else _expectations(e_ops, traj.ts, rhos)
+    return rhos, traj.result, traj.num_steps, expects
 
 
 def _td_dim(h_pairs, h_fn: Callable | None, c_pairs, c_fns, rho0) -> int:
