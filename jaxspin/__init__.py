@@ -67,6 +67,11 @@ from ._ratematrix import (
     stationary_block_tridiagonal as stationary_block_tridiagonal,
     stationary_distribution as stationary_distribution,
 )
+from ._spectrum import (
+    correlation_2op_1t as correlation_2op_1t,
+    spectrum as spectrum,
+    susceptibility as susceptibility,
+)
 from ._spin import (
     SpinOperators as SpinOperators,
     collective_operators as collective_operators,

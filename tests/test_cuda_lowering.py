@@ -240,6 +240,24 @@ def _sweep_chunk():
     return sweep_chunk_program(_trion_point, grid, chunk=1024, block=None)
 
 
+def _spectral(fn, n=3, batch=8):
+    def f(H, c, A, B, w):
+        return fn(H, c, A, B, w)
+
+    args = (_sds((batch, n, n), C128), _sds((batch, 2, n, n), C128))
+    return f, args + (_sds((n, n), C128), _sds((n, n), C128), _sds((50,)))
+
+
+def _spectrum_grad():
+    def f(H, c, A, B, w):
+        return jax.grad(lambda H: jnp.sum(jaxspin.spectrum(H, c, A, B, w)))(H)
+
+    return f, (_sds((3, 3), C128), _sds((2, 3, 3), C128), _sds((3, 3), C128)) + (
+        _sds((3, 3), C128),
+        _sds((5,)),
+    )
+
+
 def _fit_step():
     def model(p, t):
         return p["a"] * jnp.exp(-p["k"] * t)
@@ -384,6 +402,10 @@ KERNELS: dict[str, Callable[[], tuple[Callable, Any]]] = {
     "overhauser_radial": _overhauser_radial,
     "sweep chunk (trion steady state, _sweep._lower)": _sweep_chunk,
     "fit (one L-BFGS step + Hessian)": _fit_step,
+    "spectrum": lambda: _spectral(jaxspin.spectrum),
+    "spectrum (reverse-mode gradient)": _spectrum_grad,
+    "susceptibility": lambda: _spectral(jaxspin.susceptibility),
+    "correlation_2op_1t": lambda: _spectral(jaxspin.correlation_2op_1t),
     "danon11.spin_response (double dot)": _danon11_response,
     "danon11.fixed_points (kernel of follow_branch/hysteresis)": _danon11_fixed_points,
     "danon11.build_up": _danon11_build_up,
