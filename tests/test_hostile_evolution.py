@@ -427,7 +427,7 @@ def test_case_other_modes(case, mode):
         (lambda: jaxspin.ratesolve(np.ones((30, 30)), np.ones(30), TS), "ratesolve (Kvaerno5"),
         (
             lambda: jaxspin.propagate(np.eye(30), np.ones(30), TS),
-            "3 matrix exponentials of 30 x 30",
+            "30 x 30 matrix exponential, 3 times",
         ),
     ],
 )
