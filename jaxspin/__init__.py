@@ -3,9 +3,18 @@
 Importing jaxspin turns on JAX's float64 mode (``jax_enable_x64``): every public function
 computes in float64/complex128. Opt out with ``JAXSPIN_ENABLE_X64=0`` in the environment
 before the import; ``jaxspin/_config.py`` explains it and the opt-in CPU device count.
+The persistent compilation cache (on for ``jaxspin figures``, opt-in for the library:
+:func:`enable_compilation_cache` or ``JAXSPIN_COMPILATION_CACHE=1``) is explained in
+``jaxspin/_cache.py``.
 """
 
-from . import _config
+from . import _cache
+
+
+if _cache.requested() is not None:  # before JAX is imported: see jaxspin/_cache.py
+    _cache.quiet_xla_log()
+
+from . import _config  # noqa: E402
 
 
 _config.apply()
@@ -19,6 +28,11 @@ from . import (
     gong11 as gong11,
     latta09 as latta09,
     smirnov24 as smirnov24,
+)
+from ._cache import (
+    compilation_cache_dir as compilation_cache_dir,
+    disable_compilation_cache as disable_compilation_cache,
+    enable_compilation_cache as enable_compilation_cache,
 )
 from ._config import x64_enabled as x64_enabled
 from ._evolve import (

@@ -9,6 +9,9 @@
   cores. The ``jaxspin`` command line sets ``auto`` for its own process; a library import
   leaves the device count alone unless asked.
 
+* **Persistent compilation cache.** ``JAXSPIN_COMPILATION_CACHE`` (and, without it,
+  ``jaxspin figures``) turns it on at import; ``jaxspin/_cache.py`` explains it.
+
 XLA flags only act if they are set before JAX starts its backends, i.e. before the first
 JAX computation of the process. If a computation already ran, jaxspin warns and changes
 nothing but x64.
@@ -18,6 +21,8 @@ import os
 import warnings
 
 import jax
+
+from . import _cache
 
 
 _DEVICE_COUNT_FLAG = "--xla_force_host_platform_device_count"
@@ -73,6 +78,12 @@ def apply() -> None:
         )
     else:
         jax.config.update("jax_enable_x64", True)
+    try:
+        _cache.apply_environment()
+    except ValueError as err:  # an import must not fail over a cache folder
+        warnings.warn(
+            f"jaxspin: compilation cache not enabled: {err}", RuntimeWarning, stacklevel=3
+        )
 
 
 def x64_enabled() -> bool:

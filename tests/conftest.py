@@ -7,11 +7,18 @@ Every test runs under a time limit (``timeout`` in ``pyproject.toml``) with a ha
 backstop for hangs in native code (``tests/hangguard.py``).
 """
 
-import jax
-import pytest
+import os
 
-import jaxspin  # noqa: F401  (applies jaxspin's process settings before any JAX work)
-from tests.hangguard import (  # noqa: F401  (pytest hooks: the hang guard)
+
+# Subprocesses started by tests (``python -m jaxspin ...``) must not fill the user's
+# compilation cache; tests/test_cache.py switches it on in folders of its own.
+os.environ.setdefault("JAXSPIN_COMPILATION_CACHE", "0")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+import jaxspin  # noqa: F401, E402  (applies jaxspin's process settings before any JAX work)
+from tests.hangguard import (  # noqa: F401, E402  (pytest hooks: the hang guard)
     pytest_configure as pytest_configure,
     pytest_runtest_protocol as pytest_runtest_protocol,
     pytest_unconfigure as pytest_unconfigure,
