@@ -4,15 +4,16 @@ Runs each paper's ``make_figures`` (small size) in a fresh process without the p
 cache and splits its wall time with JAX's own monitoring events and a timer around
 matplotlib's ``savefig``:
 
-- ``trace``: Python tracing of jitted functions to jaxprs (timed around JAX's
-  ``trace_to_jaxpr``, outermost calls only, so nested traces count once);
+- ``trace``: Python tracing to jaxprs (``/jax/core/compile/jaxpr_trace_duration``, summed
+  over every trace: a trace nested in another counts in both, so this is an upper bound
+  and may overlap ``lower``/``compile`` of programs compiled while tracing);
 - ``lower``: jaxpr → StableHLO (``jaxpr_to_mlir_module_duration``);
 - ``compile``: XLA compilation (``backend_compile_duration``), with the number of programs
-  and how many of them JAX could not put in the persistent cache because they carry host
-  callbacks (``eqx.error_if`` run-time checks);
+  and how many of them JAX did not put in the (empty, enabled) persistent cache: programs
+  that carry host callbacks (``eqx.error_if`` run-time checks), and repeats of one key;
 - ``savefig``: rendering and writing the PNGs;
-- ``rest``: everything else (running the compiled kernels, host NumPy, imports of the
-  example module).
+- ``trace+run+host``: the total minus lower, compile and savefig: tracing, running the
+  compiled kernels, host NumPy, imports of the example module.
 
 Run: ``python benchmarks/profile_figures.py [--only KEY ...]``.
 """
@@ -23,6 +24,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 
 try:  # the benchmarks run both as `python benchmarks/x.py` and as jaxspin.benchmarks.x
@@ -44,10 +46,10 @@ from matplotlib.figure import Figure
 
 key, out = sys.argv[1], sys.argv[2]
 acc = {"trace": 0.0, "lower": 0.0, "compile": 0.0, "programs": 0, "savefig": 0.0}
-depth = [0]
 names = {
     "/jax/core/compile/jaxpr_to_mlir_module_duration": "lower",
     "/jax/core/compile/backend_compile_duration": "compile",
+    "/jax/core/compile/jaxpr_trace_duration": "trace",
 }
 
 def on_duration(event, seconds, **kw):
@@ -56,24 +58,6 @@ def on_duration(event, seconds, **kw):
         acc["programs"] += event.endswith("backend_compile_duration")
 
 monitoring.register_event_duration_secs_listener(on_duration)
-
-# outermost traces only: wrap jit's tracing entry point (a cached function; keep its API)
-from jax._src.interpreters import partial_eval as pe
-class OuterTrace:
-    def __init__(self, inner):
-        self.inner = inner
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-    def __call__(self, *a, **k):
-        depth[0] += 1
-        t0 = time.perf_counter()
-        try:
-            return self.inner(*a, **k)
-        finally:
-            depth[0] -= 1
-            if depth[0] == 0:
-                acc["trace"] += time.perf_counter() - t0
-pe.trace_to_jaxpr = OuterTrace(pe.trace_to_jaxpr)
 
 save = Figure.savefig
 def timed_save(self, *a, **k):
@@ -84,20 +68,11 @@ def timed_save(self, *a, **k):
         acc["savefig"] += time.perf_counter() - t0
 Figure.savefig = timed_save
 
-uncached = [0]
-class Count(logging.Handler):
-    def emit(self, record):
-        if "uses host callbacks" in record.getMessage():
-            uncached[0] += 1
-jax.config.update("jax_explain_cache_misses", True)
-logging.getLogger("jax._src.compiler").addHandler(Count())
-
 import importlib
 t0 = time.perf_counter()
 module = importlib.import_module(f"jaxspin.examples.{key}")
 module.make_figures(out, progress=False)
 acc["total"] = time.perf_counter() - t0
-acc["uncached"] = uncached[0]
 print("PROFILE " + json.dumps(acc))
 """
 
@@ -116,8 +91,9 @@ def profile(key: str, tmp: str) -> dict:
     if proc.returncode != 0 or not line:
         raise SystemExit(f"{key} failed:\n{proc.stderr[-3000:]}")
     acc = json.loads(line[-1][len("PROFILE ") :])
+    written = len(list(Path(env["JAXSPIN_COMPILATION_CACHE"]).glob("*-cache")))
     total = acc["total"]
-    parts = acc["trace"] + acc["lower"] + acc["compile"] + acc["savefig"]
+    parts = acc["lower"] + acc["compile"] + acc["savefig"]
     return {
         "paper": key,
         "total [s]": total,
@@ -125,13 +101,9 @@ def profile(key: str, tmp: str) -> dict:
         "lower [s]": acc["lower"],
         "compile [s]": acc["compile"],
         "programs": acc["programs"],
-        "not cacheable": acc["uncached"],
+        "not cached": acc["programs"] - written,
         "savefig [s]": acc["savefig"],
-        "rest [s]": total - parts,
-        "largest": max(
-            ("trace", "lower", "compile", "savefig", "rest"),
-            key=lambda k: acc.get(k, total - parts),
-        ),
+        "trace+run+host [s]": total - parts,
     }
 
 
