@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover
 PAPERS = ("danon11", "smirnov24", "latta09", "deluca16", "gong11")
 
 CHILD = r"""
-import json, logging, sys, time
+import json, sys, time
 import jaxspin
 import jax
 from jax import monitoring

@@ -176,14 +176,13 @@ def cli_command() -> str | None:
 
 def requested() -> str | None:
     """What the environment asks for: ``None`` (off), ``""`` (the default folder) or a
-    folder path. Unset: on for ``jaxspin figures``, off otherwise."""
-    value = os.environ.get(ENV)
-    if value is None:
+    folder path. Unset or blank: on for ``jaxspin figures``, off otherwise."""
+    value = os.environ.get(ENV, "").strip()
+    if not value:  # unset or blank
         return "" if cli_command() == "figures" else None
-    value = value.strip()
     if value.lower() in _OFF:
         return None
-    if value.lower() in _ON or not value:
+    if value.lower() in _ON:
         return ""
     return value
 

@@ -24,6 +24,8 @@ rho = jaxspin.steadystate(H, rates=jnp.ones((3, 3)) - jnp.eye(3)).rho
 print("DIR", jaxspin.compilation_cache_dir())
 print("HITS", len(hits))
 print("RHO", float(rho[0, 0].real))
+jaxspin.disable_compilation_cache()
+print("OFF", jaxspin.compilation_cache_dir())
 """
 
 
@@ -49,6 +51,7 @@ def test_environment_opt_in_writes_then_reads_back(tmp_path):
     folder = tmp_path / "cache"
     first, _ = _run({"JAXSPIN_COMPILATION_CACHE": str(folder)}, tmp_path)
     assert first["DIR"] == str(folder)
+    assert first["OFF"] == "None"  # disable_compilation_cache switches it off
     written = list(folder.glob("*-cache"))
     assert written, "nothing was written to the cache folder"
     second, err = _run({"JAXSPIN_COMPILATION_CACHE": str(folder)}, tmp_path)
@@ -65,6 +68,8 @@ def test_off_wins_and_default_folder_is_per_machine(tmp_path, monkeypatch):
         assert _cache.requested() == ""
     monkeypatch.setenv("JAXSPIN_COMPILATION_CACHE", str(tmp_path))
     assert _cache.requested() == str(tmp_path)
+    monkeypatch.setenv("JAXSPIN_COMPILATION_CACHE", "  ")  # blank: as if unset
+    assert _cache.requested() is None
     monkeypatch.setenv("JAXSPIN_CACHE_DIR", str(tmp_path / "root"))
     here = _cache.default_cache_dir()
     assert here.parent == tmp_path / "root" and here.name.startswith("xla-")
@@ -98,7 +103,7 @@ def test_prune_keeps_the_newest(tmp_path):
     assert len(list(tmp_path.iterdir())) == 4
 
 
-def test_enable_checks_arguments_and_can_be_switched_off(tmp_path):
+def test_enable_checks_arguments_before_switching_anything_on(tmp_path):
     with pytest.raises(ValueError, match="min_compile_time_s"):
         jaxspin.enable_compilation_cache(tmp_path, min_compile_time_s=-1.0)
     with pytest.raises(ValueError, match="max_bytes"):
