@@ -5,6 +5,10 @@ everything again, and on a small CPU that is most of the time to a first result.
 persistent cache on, every compiled executable is written to a folder and a later process
 with the same program, shapes, flags and versions reads it back instead of compiling.
 
+JAX never writes a program with host callbacks to the cache; jaxspin's value checks are
+therefore staged without callbacks when a function is called from Python (deferred checks,
+:mod:`jaxspin._checks`), so the programs of such calls are cacheable.
+
 Where it is on:
 
 * ``jaxspin figures``: **on by default**. ``jaxspin bench`` leaves it off (it measures

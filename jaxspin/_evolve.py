@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
+from ._checks import filter_jit, result_error_if
 from ._inputs import (
     _to_dense,
     as_operator,
@@ -186,9 +187,13 @@ def _odesolve(
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
         max_steps=max_steps,
         adjoint=diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint,
-        throw=throw,
+        # diffrax's own throw=True stages a host callback; jaxspin stages the same check
+        # itself (deferred when it can be: jaxspin/_checks.py)
+        throw=False,
     )
     ys, result, steps = sol.ys, sol.result, sol.stats["num_steps"]
+    if throw:
+        ys = result_error_if(ys, result, result != diffrax.RESULTS.successful)
     if bad is not None:
         ys = jax.tree_util.tree_map(lambda a: jnp.where(bad, jnp.nan, a), ys)
         result = diffrax.RESULTS.where(bad, diffrax.RESULTS.nonfinite, result)
@@ -399,7 +404,7 @@ def _march(A: Array, y0: Array, taus: Array) -> Array:
     return ys
 
 
-@eqx.filter_jit
+@filter_jit
 def _propagate(A, y0, ts):
     taus = ts - ts[0]
 

@@ -21,6 +21,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, ArrayLike, Float, Int, PyTree
 
+from ._checks import error_if, filter_jit, result_error_if
 from ._inputs import as_real, check_finite, check_positive, check_value, concretely, is_concrete
 from ._memory import check_fits
 from ._transform import AbstractTransform, Bounded, Identity
@@ -213,7 +214,7 @@ class _Objective(eqx.Module):
 _ROWS_PER_BATCH = 128
 
 
-@eqx.filter_jit
+@filter_jit
 def _residuals(obj: "_Objective", free_leaves) -> Float[Array, " N"]:
     # A jit boundary around the model: the optimiser loop, its line search and the
     # Jacobians all call it, and JAX traces the model once instead of at every call site.
@@ -269,7 +270,7 @@ def _default_optimizer() -> optax.GradientTransformationExtraArgs:
 # The jitted core: optimise, then the curvature at the optimum.
 
 
-@eqx.filter_jit
+@filter_jit
 def _run(
     obj: _Objective, free0, optimizer, max_steps, rtol, atol, hessian, dof, sigma_given, invalid
 ):
@@ -436,7 +437,7 @@ class _Checks:
             return check_value(x, bad, msg)
         if concretely(x, lambda v: jnp.any(bad(v))):
             raise ValueError(msg)
-        return on if is_concrete(x) else eqx.error_if(on, jnp.any(bad(x)), msg)
+        return on if is_concrete(x) else error_if(on, jnp.any(bad(x)), msg)
 
 
 def _setup(model, params0, x, y, sigma, free, transforms, check: "_Checks | None" = None):
@@ -758,6 +759,6 @@ def fit(
         else:
             failed = result.result != FitResults.successful
             result = eqx.tree_at(
-                lambda r: r.chi2, result, result.result.error_if(result.chi2, failed)
+                lambda r: r.chi2, result, result_error_if(result.chi2, result.result, failed)
             )
     return result

@@ -11,12 +11,12 @@ import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from ._checks import error_if
 from ._qutip import check_not_superoperator
 
 
@@ -107,7 +107,7 @@ def check_finite(x: Array, name: str) -> Array:
             if not bool(jnp.all(jnp.isfinite(x))):
                 raise ValueError(msg)
         return x
-    return eqx.error_if(x, ~jnp.all(jnp.isfinite(x)), msg)
+    return error_if(x, ~jnp.all(jnp.isfinite(x)), msg)
 
 
 def check_hermitian(x: Array, name: str, rtol: float = 1e-10) -> Array:
@@ -122,7 +122,7 @@ def check_hermitian(x: Array, name: str, rtol: float = 1e-10) -> Array:
         if bool(bad):
             raise ValueError(msg + f" Deviation {float(dev):.3g}, scale {float(scale):.3g}.")
         return x
-    return eqx.error_if(x, bad, msg)
+    return error_if(x, bad, msg)
 
 
 def check_nonnegative(x: Array, name: str) -> Array:
@@ -133,7 +133,7 @@ def check_nonnegative(x: Array, name: str) -> Array:
             if bool(jnp.any(x < 0)):
                 raise ValueError(msg + f" Smallest entry {float(jnp.min(x)):.3g}.")
         return x
-    return eqx.error_if(x, jnp.any(x < 0), msg)
+    return error_if(x, jnp.any(x < 0), msg)
 
 
 def check_value(x: Array, bad: Callable[[Array], Array], msg: str) -> Array:
@@ -146,7 +146,7 @@ def check_value(x: Array, bad: Callable[[Array], Array], msg: str) -> Array:
             if bool(jnp.any(bad(x))):
                 raise ValueError(msg)
         return x
-    return eqx.error_if(x, jnp.any(bad(x)), msg)
+    return error_if(x, jnp.any(bad(x)), msg)
 
 
 def check_positive(x: Array, name: str, *, strict: bool = True) -> Array:

@@ -35,10 +35,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import diffrax
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ._checks import filter_jit
 from ._evolve import Trajectory, _as_times, _linear, _odesolve, _solve_bytes
 from ._inputs import (
     _to_dense,
@@ -377,7 +377,7 @@ def mesolve(
     return Trajectory(ts, ys, result, steps, expects, dims)
 
 
-@eqx.filter_jit
+@filter_jit
 def _run(
     lind, diag, rho0, ts, bad, h_pairs, c_pairs, h_fn, c_fns, e_ops, dense, solver, options, throw
 ):

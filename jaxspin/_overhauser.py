@@ -63,6 +63,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, PyTree
 
 from ._batching import DEFAULT_BLOCK_SIZE, map_batched
+from ._checks import filter_jit
 from ._inputs import as_real, check_finite, check_positive, check_value
 from ._memory import check_fits
 
@@ -425,7 +426,7 @@ def _radial_kernel(g, breakpoints, rule, omega_b, mean, sigma):
     return _weighted_sums(values, w, wc)
 
 
-@eqx.filter_jit
+@filter_jit
 def _radial_jit(g, field, breakpoints, rule):
     kernel = lambda *a: _radial_kernel(g, breakpoints, rule, *a)
     names = ["field.omega_b", "field.mean", "field.sigma"]
@@ -527,7 +528,7 @@ def _quad_kernel(f, breakpoints, rule, angular_rule, omega_b, mean, sigma):
     return value, jax.tree.map(jnp.add, err_r, err_mu)
 
 
-@eqx.filter_jit
+@filter_jit
 def _quad_jit(f, field, breakpoints, rule, angular_rule):
     kernel = lambda *a: _quad_kernel(f, breakpoints, rule, angular_rule, *a)
     names = ["field.omega_b", "field.mean", "field.sigma"]
@@ -617,7 +618,7 @@ def _mc_kernel(f, key, num_samples, chunk_size, omega_b, mean, sigma):
     return mean_, stderr
 
 
-@eqx.filter_jit
+@filter_jit
 def _mc_jit(f, field, key, num_samples, chunk_size):
     kernel = lambda *a: _mc_kernel(f, key, num_samples, chunk_size, *a)
     names = ["field.omega_b", "field.mean", "field.sigma"]

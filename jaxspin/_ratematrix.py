@@ -35,6 +35,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ._batching import batch_shape, map_batched
+from ._checks import error_if, filter_jit, result_error_if
 from ._eigvals import eigvals
 from ._inputs import (
     as_real,
@@ -249,7 +250,7 @@ def _labelled(p, ok, throw: bool) -> "Stationary":
         STATIONARY_RESULTS.reducible,
     )
     if throw:
-        p = result.error_if(p, result != STATIONARY_RESULTS.successful)
+        p = result_error_if(p, result, result != STATIONARY_RESULTS.successful)
     return Stationary(p, result)
 
 
@@ -275,7 +276,7 @@ def _flag_invalid(st: Stationary, bad) -> Stationary:
     )
 
 
-@eqx.filter_jit
+@filter_jit
 def _stationary_jit(W, solver, throw, validate):
     def kernel(W):
         (W,), bad = _screened([W], ["W"], throw, validate)
@@ -364,7 +365,7 @@ def relaxation_rates(
     return _relaxation_rates(W, k, throw)
 
 
-@eqx.filter_jit
+@filter_jit
 def _relaxation_rates(W, k, throw):
     (W,), bad = _screened([W], ["W"], throw, False)
     lam = eigvals(_generator(W))
@@ -410,7 +411,7 @@ def birth_death_stationary(
     return _birth_death_stationary(up, down, log)
 
 
-@eqx.filter_jit
+@filter_jit
 def _birth_death_stationary(up, down, log):
     logp = jnp.concatenate([jnp.zeros(1, up.dtype), jnp.cumsum(jnp.log(up) - jnp.log(down))])
     logp = logp - jax.nn.logsumexp(logp)
@@ -500,7 +501,7 @@ def birth_death_modes(up: Float[Array, " K"], down: Float[Array, " K"]) -> Birth
     return _birth_death_modes(pair[0], pair[1])
 
 
-@eqx.filter_jit
+@filter_jit
 def _birth_death_modes(up, down):
     link = up > 0
     safe_up = jnp.where(link, up, 1.0)
@@ -755,7 +756,7 @@ def _unpack(blocks, K):
     return tuple(blocks[: K + 1]), tuple(blocks[K + 1 : 2 * K + 1]), tuple(blocks[2 * K + 1 :])
 
 
-@eqx.filter_jit
+@filter_jit
 def _block_stationary_jit(rates, throw, validate):
     args, names, K = _block_args(rates)
 
@@ -889,7 +890,7 @@ def relaxation_rates_block_tridiagonal(
     return _relaxation_rates_block(rates, k, m, iterations, throw)
 
 
-@eqx.filter_jit
+@filter_jit
 def _relaxation_rates_block(rates, k, m, iterations, throw):
     args, names, K = _block_args(rates)
     blocks, bad = _screened(args, names, throw, False)
@@ -916,5 +917,5 @@ def _relaxation_rates_block(rates, k, m, iterations, throw):
     out = jnp.sort(-jnp.real(lam))
     failed = ~fac.ok | ~jnp.all(jnp.isfinite(out))
     if throw:
-        return eqx.error_if(out, failed, _BLOCK_FAILED)
+        return error_if(out, failed, _BLOCK_FAILED)
     return jnp.where(bad | failed, jnp.nan, out)

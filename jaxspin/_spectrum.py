@@ -37,6 +37,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
 from ._batching import batch_shape, batched_nbytes, map_batched
+from ._checks import filter_jit
 from ._evolve import propagate
 from ._inputs import as_operator, as_real, check_finite, check_value
 from ._liouvillian import Lindbladian, to_real, trace_functional
@@ -237,7 +238,7 @@ def _check_memory(n: int, bshape, args, num: int, what: str) -> None:
 # --------------------------------------------------------------------------------------
 # Public entry points
 # --------------------------------------------------------------------------------------
-@eqx.filter_jit
+@filter_jit
 def _spectrum_jit(H, jumps, r, A, B, omegas, validate):
     def kernel(H, c, r):
         red = _reduce(H, c, r, validate)
@@ -282,7 +283,7 @@ def spectrum(H, jump_ops, A, B, omegas, *, rates=None) -> Float[Array, "... w"]:
     return _spectrum_jit(*args, A, B, omegas, validate)
 
 
-@eqx.filter_jit
+@filter_jit
 def _susceptibility_jit(H, jumps, r, A, B, omegas, validate):
     def kernel(H, c, r):
         red = _reduce(H, c, r, validate)
@@ -315,7 +316,7 @@ def susceptibility(H, jump_ops, A, B, omegas, *, rates=None) -> Complex[Array, "
     return _susceptibility_jit(*args, A, B, omegas, validate)
 
 
-@eqx.filter_jit
+@filter_jit
 def _correlation_jit(H, jumps, r, rho0, A, B, taus, validate):
     def kernel(H, c, r, rho):
         lind = Lindbladian(H, c, r, validate=validate)

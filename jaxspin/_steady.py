@@ -42,6 +42,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Complex, Float
 
 from ._batching import batch_shape, batched_nbytes, map_batched
+from ._checks import filter_jit, result_error_if
 from ._inputs import (
     as_operator,
     as_operators,
@@ -362,7 +363,7 @@ class LindbladFactorization(eqx.Module):
         result = RESULTS.where(ok & failed, code, self.result)
         return sol.value, result
 
-    @eqx.filter_jit
+    @filter_jit
     def steadystate(self, *, throw: bool = True) -> SteadyState:
         """The unique steady state ``ρ`` (``L(ρ) = 0``, ``Tr ρ = 1``).
 
@@ -378,14 +379,14 @@ class LindbladFactorization(eqx.Module):
         rho = from_real(x, n)
         rho = jnp.where(result == RESULTS.invalid_input, jnp.nan, rho)
         if throw:
-            rho = result.error_if(rho, result != RESULTS.successful)
+            rho = result_error_if(rho, result, result != RESULTS.successful)
         return SteadyState(rho, result)
 
     @property
     def state_dtype(self):
         return jnp.real(self.lindbladian.H).dtype
 
-    @eqx.filter_jit
+    @filter_jit
     def response(
         self, source: Complex[Array, "n n"], *, hermitian: bool = False, throw: bool = True
     ) -> tuple[Complex[Array, "n n"], RESULTS]:
@@ -429,11 +430,11 @@ class LindbladFactorization(eqx.Module):
         bad_source = invalid | nonfinite | ~traceless | (result == RESULTS.source_not_hermitian)
         x = jnp.where(bad_source, jnp.nan, x)
         if throw:
-            x = result.error_if(x, result != RESULTS.successful)
+            x = result_error_if(x, result, result != RESULTS.successful)
         return x, result
 
 
-@eqx.filter_jit
+@filter_jit
 def factorize(
     lindbladian: Lindbladian, solver: AbstractSteadyStateSolver = DenseLU()
 ) -> LindbladFactorization:
@@ -539,7 +540,7 @@ def _factorize_point(H, c, r, solver, *, throw: bool, validate: bool) -> Lindbla
     return eqx.tree_at(lambda f: f.result, fact, result)
 
 
-@eqx.filter_jit
+@filter_jit
 def _steadystate_jit(H, jumps, r, solver, throw, validate):
     def kernel(H, c, r):
         fact = _factorize_point(H, c, r, solver, throw=throw, validate=validate)
@@ -599,7 +600,7 @@ def steadystate(
     return SteadyState(ss.rho, ss.result, qutip_dims(H_in))
 
 
-@eqx.filter_jit
+@filter_jit
 def _response_jit(H, jumps, r, sources, solver, throw, hermitian, validate):
     def kernel(H, c, r, s):
         fact = _factorize_point(H, c, r, solver, throw=throw, validate=validate)

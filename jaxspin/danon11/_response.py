@@ -29,6 +29,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
 from .._batching import map_batched
+from .._checks import filter_jit
 from .._inputs import as_operator, bad_input, check_finite, check_hermitian, is_concrete
 from .._liouvillian import Lindbladian
 from .._steady import (
@@ -168,7 +169,7 @@ def response_kernel(lindbladian, ops, solver, throw) -> SpinResponse:
     return SpinResponse(rho, S, chi, R, result)
 
 
-@eqx.filter_jit
+@filter_jit
 def _spin_response_jit(H, jumps, r, ops, bad, solver, throw, validate):
     def kernel(H, c, r):
         lind = Lindbladian(H, c, r, validate=validate)

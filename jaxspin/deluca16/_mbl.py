@@ -12,11 +12,11 @@ figure's decay meaningful).
 
 import operator
 
-import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._checks import filter_jit
 from ._basis import basis
 from ._ed import _sector_hamiltonian, check_size
 from ._model import ELECTRON_FIELDS, DeLucaModel
@@ -44,7 +44,7 @@ def _kernel(model: DeLucaModel, site):
     return e, (sz if site is None else sz[:, site])
 
 
-@eqx.filter_jit
+@filter_jit
 def _eig_jit(model, site, block):
     return map_models(lambda m: _kernel(m, site), model, block_size=block)
 

@@ -41,6 +41,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, Float
 
+from .._checks import error_if, filter_jit
 from .._inputs import check_value, is_concrete
 from ._model import (
     KAPPA_FIELDS,
@@ -106,7 +107,7 @@ def _fm_residual(y, args):
     return jnp.stack([(jnp.mean(e_ans) - e_target) / scale, jnp.mean(m_ans) - m_target])
 
 
-@eqx.filter_jit
+@filter_jit
 def _fit(energies, magnetization, p, omega_e, scale, max_steps):
     e_target = jnp.mean(jnp.sum(p * energies, axis=-1))
     m_target = jnp.mean(jnp.sum(p * magnetization, axis=-1))
@@ -136,7 +137,7 @@ def _raise_unless(ok, out, message: str):
         if not bool(jnp.all(ok)):
             raise RuntimeError(message)
         return out
-    return eqx.tree_at(lambda o: o.beta_s, out, eqx.error_if(out.beta_s, ~jnp.all(ok), message))
+    return eqx.tree_at(lambda o: o.beta_s, out, error_if(out.beta_s, ~jnp.all(ok), message))
 
 
 def _flag_invalid(out: SpinTemperature, bad) -> SpinTemperature:
@@ -374,7 +375,7 @@ def _start(params, offsets):
     return jnp.stack([a, b / a])  # (β_s W, h_rot / W)
 
 
-@eqx.filter_jit
+@filter_jit
 def _solve_pe(params, offsets, order, line, y0, max_steps):
     if offsets is None:
         fn, args = _continuum_balance, (params, order, line)

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._checks import error_if
 from .._evolve import odesolve
 from .._inputs import check_int, check_value
 from .._memory import check_fits
@@ -206,7 +207,7 @@ class Krylov(AbstractPropagator):
             h_short = beta0 * spectral_form(T[:k, :k], c[:k], e1[:k], ts)
             err = jnp.max(jnp.abs(jax.lax.stop_gradient(h - h_short)))
             scale = jnp.max(jnp.abs(jax.lax.stop_gradient(h)))
-            h = eqx.error_if(
+            h = error_if(
                 h,
                 err > self.rtol * scale,
                 "Krylov: the Lanczos quadrature has not converged to rtol (the results of "

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._checks import filter_jit
 from .._inputs import check_finite, check_value
 from .._memory import check_fits
 from .._ratematrix import birth_death_modes, generator
@@ -185,7 +186,7 @@ def check_modes_fit(space: DickeSpace, copies: int = 1) -> None:
     check_fits(nbytes, f"the {L} ladder generators of {K} x {K} (N = {space.n_nuclei})")
 
 
-@eqx.filter_jit
+@filter_jit
 def _drag(params, space, detunings, dwells, initial, solver) -> DraggingScan:
     params = check_params(params)
     scale = params.hyperfine / space.n_nuclei

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array, Float
 
+from .._checks import error_if
 from .._overhauser import TanhSinh
 from ._maximize import argmax_log
 from ._params import SQRT3, Parameters, entry_point, vectorize
@@ -102,7 +103,7 @@ def optimal_field(
     b0, beta_max, result = vectorize(kernel, params)
     failed = result != optx.RESULTS.successful
     if throw:
-        b0 = eqx.error_if(
+        b0 = error_if(
             b0,
             failed,
             "optimal_field: Newton's method on dβ/dB = 0 did not converge (pass throw=False "

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._batching import map_batched
+from .._checks import filter_jit
 from .._inputs import as_real, check_finite, check_value
 
 
@@ -148,7 +149,7 @@ def entry_point(*array_args: str):
     with new Python numbers reuse the compiled code instead of recompiling."""
 
     def decorate(fn):
-        jitted = eqx.filter_jit(fn)
+        jitted = filter_jit(fn)
         sig = inspect.signature(fn)
 
         @functools.wraps(fn)
