@@ -26,12 +26,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import ArrayLike, PyTree
 
+from . import _checks
 from ._batching import DEFAULT_BLOCK_SIZE
 from ._memory import available_memory_bytes, check_fits, format_bytes
 from ._progress import Progress
@@ -172,6 +174,20 @@ def _trace(point: Callable, grid: _Grid) -> tuple[PyTree[jax.ShapeDtypeStruct], 
     for const in closed.consts:
         h.update(np.ascontiguousarray(np.asarray(const)).tobytes())
     return out, h.hexdigest()
+
+
+def _reusable(point: Callable, grid: _Grid) -> bool:
+    """Whether a compiled chunk program of ``point`` may be re-used by fingerprint: not
+    when it calls back into Python (two different callbacks print alike in a jaxpr)."""
+    args = [jax.ShapeDtypeStruct((), c.dtype) for c in grid.coords]
+    return "callback" not in str(jax.make_jaxpr(point)(*args))
+
+
+# Compiled chunk programs of recent sweeps, keyed by the traced computation of `fn` and
+# the layout (see `_compiled`): a repeated sweep (new grid values, same shapes) does not
+# lower and compile again. Bounded; the executables are small next to a sweep's output.
+_PROGRAMS: collections.OrderedDict = collections.OrderedDict()
+_PROGRAMS_MAX = 32
 
 
 # ------------------------------------------------------------------------ chunk and block
@@ -487,6 +503,7 @@ def sweep(
                 throw=bool(throw),
                 leaves=leaves,
                 names=names,
+                fingerprint=fn_fingerprint,
             )
         if n_processes > 1:  # then everyone assembles the chunks the others wrote
             barrier("jaxspin.sweep: chunks")
@@ -542,10 +559,67 @@ def _lower(
     def on_device(*args):  # always lax.map (even for one block): the same code on any layout
         return jax.lax.map(lambda xs: point(*xs), args, batch_size=block)
 
-    run = jax.jit(jax.vmap(on_device), in_shardings=sharding, out_shardings=sharding)
+    # jaxspin's own checks in `point` are deferred (returned per device, raised on the host
+    # by `_leaves`): no host callback, so the chunk program is cacheable (jaxspin/_checks.py)
     shape = (len(devices), local)
     abstract = [jax.ShapeDtypeStruct(shape, c.dtype, sharding=sharding) for c in g.coords]
-    return run.lower(*abstract), sharding, block, padded
+    if not _checks.can_defer():
+        run = jax.jit(jax.vmap(on_device), in_shardings=sharding, out_shardings=sharding)
+        return run.lower(*abstract), sharding, block, padded
+    try:
+        run = jax.jit(
+            jax.vmap(_checks.checkified(on_device)), in_shardings=sharding, out_shardings=sharding
+        )
+        with _checks.deferred_checks():
+            lowered = run.lower(*abstract)
+    except ValueError as e:  # checkify refused the kernel: callback checks
+        if not _checks.is_checkify_limit(e):
+            raise
+        run = jax.jit(
+            jax.vmap(_checks.unchecked(on_device)), in_shardings=sharding, out_shardings=sharding
+        )
+        lowered = run.lower(*abstract)
+    return lowered, sharding, block, padded
+
+
+def _compiled(
+    point: Callable,
+    g: _Grid,
+    devices: list[jax.Device],
+    chunk: int,
+    block_size: int | None,
+    fingerprint: str,
+) -> tuple[Any, NamedSharding, int, int]:
+    """:func:`_lower`'s program, compiled; re-used from :data:`_PROGRAMS` when the same
+    computation (``fingerprint``, see :func:`_trace`) was compiled for the same coordinate
+    dtypes, devices, chunk, block and check mode."""
+    key = (
+        fingerprint,
+        tuple(str(c.dtype) for c in g.coords),
+        tuple(devices),
+        chunk,
+        block_size,
+        _checks.can_defer(),
+    )
+    if key in _PROGRAMS:
+        _PROGRAMS.move_to_end(key)
+        return _PROGRAMS[key]
+    lowered, sharding, block, padded = _lower(point, g, devices, chunk, block_size)
+    program = (lowered.compile(), sharding, block, padded)
+    if _reusable(point, g):
+        _PROGRAMS[key] = program
+        while len(_PROGRAMS) > _PROGRAMS_MAX:
+            _PROGRAMS.popitem(last=False)
+    return program
+
+
+def _leaves(out: Any) -> list[jax.Array]:
+    """The output arrays of a chunk program; a deferred check that failed is raised here
+    (``equinox.EquinoxRuntimeError``), as a callback check raises when the chunk runs."""
+    if _checks.can_defer():
+        err, out = out
+        _checks.raise_deferred(err)
+    return jax.tree.leaves(out)
 
 
 def _run_chunks(
@@ -568,6 +642,7 @@ def _run_chunks(
     throw: bool,
     leaves: list[jax.ShapeDtypeStruct],
     names: tuple[str, ...],
+    fingerprint: str,
 ) -> None:
     """Compute chunks ``todo`` into ``out``, ``status`` (and ``ckpt``) with one compiled
     function for all of them (on accelerators chunk ``i + 1`` is dispatched before chunk
@@ -575,8 +650,7 @@ def _run_chunks(
     :class:`_Isolate`; NaN/inf outputs are found on the host, point by point."""
     depth = _chunks_in_flight(devices[0].platform)
     t0 = time.perf_counter()
-    lowered, sharding, block, padded = _lower(point, g, devices, chunk, block_size)
-    compiled = lowered.compile()
+    compiled, sharding, block, padded = _compiled(point, g, devices, chunk, block_size, fingerprint)
     compile_s = time.perf_counter() - t0
     _check_chunk_fits(
         compiled,
@@ -597,7 +671,7 @@ def _run_chunks(
         flat = np.minimum(np.arange(start, start + padded), stop - 1)
         args = [jax.device_put(x.reshape(len(devices), -1), sharding) for x in g.points(flat)]
         with _note(where(i)):
-            return _kernel_error_or(lambda: jax.tree.leaves(compiled(*args)))
+            return _kernel_error_or(lambda: _leaves(compiled(*args)))
 
     def store(i: int, results: list[jax.Array] | Exception) -> None:
         start, stop = bounds(i)
@@ -675,6 +749,8 @@ def _kernel_error_or(compute: Callable[[], Any]) -> Any:
     """``compute()``, or the kernel's run-time error (returned, not raised)."""
     try:
         return compute()
+    except eqx.EquinoxRuntimeError as e:  # a deferred check (jaxspin/_checks.py)
+        return e
     except jax.errors.JaxRuntimeError as e:
         if not _is_kernel_error(e):
             raise
@@ -725,7 +801,7 @@ class _Isolate:
         args = [jax.device_put(x.reshape(1, -1), sharding) for x in self.g.points(padded)]
 
         def compute():
-            outs = jax.tree.leaves(compiled(*args))
+            outs = _leaves(compiled(*args))
             return [np.asarray(r).reshape(-1, *r.shape[2:])[: len(flat)] for r in outs]
 
         return _kernel_error_or(compute)

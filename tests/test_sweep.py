@@ -188,6 +188,46 @@ def test_compiles_once():
     assert calls == list(range(10)) and len(traces) == one
 
 
+def _backend_compiles(fn) -> int:
+    """XLA backend compilations during ``fn()``."""
+    count = [0]
+
+    def listen(name, duration, **kwargs):
+        if name == "/jax/core/compile/backend_compile_duration":
+            count[0] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        fn()
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    return count[0]
+
+
+def test_a_repeated_sweep_reuses_its_compiled_program():
+    """A second sweep of the same computation on new grid values of the same shape (a new
+    lambda, even) compiles nothing; a different computation or a new chunk layout does,
+    and the reused program gives the new grid's numbers."""
+    a2, b2 = A + 0.125, B - 0.5
+    first = sweep(lambda a, b: kernel(a, b), {"a": A, "b": B}, chunk_size=40, progress=False)
+    again = lambda: sweep(
+        lambda a, b: kernel(a, b), {"a": a2, "b": b2}, chunk_size=40, progress=False
+    )
+    assert _backend_compiles(again) == 0
+    res = again()
+    ref = jax.vmap(jax.vmap(kernel, (None, 0)), (0, None))(a2, b2)
+    np.testing.assert_allclose(res.values["x"], ref["x"], rtol=1e-13)
+    assert not np.allclose(res.values["x"], first.values["x"])
+    other = lambda: sweep(
+        lambda a, b: kernel(a, b, 0.5), {"a": a2, "b": b2}, chunk_size=40, progress=False
+    )
+    assert _backend_compiles(other) >= 1
+    layout = lambda: sweep(
+        lambda a, b: kernel(a, b), {"a": a2, "b": b2}, chunk_size=50, progress=False
+    )
+    assert _backend_compiles(layout) >= 1
+
+
 def test_padding_uses_valid_points():
     """Padded lanes repeat a real point: a kernel that rejects 0 never sees one."""
 
