@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.experimental import checkify
 
 import jaxspin
 from jaxspin import _checks
@@ -63,6 +64,48 @@ def test_the_mode_is_part_of_the_jit_cache_key():
     with _checks.deferred_checks():
         assert float(f(1.0)) == 2.0
     assert float(f(1.0)) == 1.0
+
+
+@_checks.filter_jit
+def _countdown(x):
+    """A check inside a while loop under vmap: checkify refuses that program, so the
+    function falls back to callback checks (the loop's predicate is batched)."""
+
+    def one(x0):
+        def body(carry):
+            i, y = carry
+            y = _checks.error_if(y, y > 100.0, "y above 100")
+            return i + 1, y - 1.0
+
+        return jax.lax.while_loop(lambda c: c[1] > 0.5, body, (0, x0))[0]
+
+    return jax.vmap(one)(x)
+
+
+def test_a_program_checkify_refuses_falls_back_to_callback_checks():
+    np.testing.assert_array_equal(_countdown(jnp.asarray([3.0, 5.0])), [3, 5])
+    with pytest.raises(TRACED, match="y above 100"):
+        jax.block_until_ready(_countdown(jnp.asarray([3.0, 200.0])))
+
+
+def test_a_batched_loop_without_checks_stays_deferred():
+    """Loops with no check inside pass through checkify (jaxspin's while rule), so a
+    vmapped loop does not cost a kernel its deferred checks."""
+
+    @_checks.filter_jit
+    def f(x):
+        x = _checks.error_if(x, x < 0, "x must be >= 0")
+        steps = jax.vmap(lambda x0: jax.lax.while_loop(lambda y: y > 1.0, lambda y: y / 2, x0))
+        return steps(x)
+
+    np.testing.assert_allclose(f(jnp.asarray([4.0, 3.0])), [1.0, 0.75])
+    with pytest.raises(eqx.EquinoxRuntimeError, match="x must be >= 0"):
+        f(jnp.asarray([4.0, -3.0]))
+    # the rule itself: JAX's stock rule refuses this program ("checkify-of-vmap-of-while")
+    halve = jax.vmap(lambda x0: jax.lax.while_loop(lambda y: y > 1.0, lambda y: y / 2, x0))
+    err, out = jax.jit(checkify.checkify(halve))(jnp.asarray([4.0, 3.0]))
+    assert err.get() is None
+    np.testing.assert_allclose(out, [1.0, 0.75])
 
 
 def test_engine_failures_keep_their_exception_and_message():
