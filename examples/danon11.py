@@ -140,8 +140,9 @@ def figure_map(out: Path, n: int, progress: bool) -> list[Path]:
 def figure_cuts(out: Path, progress: bool) -> list[Path]:
     d = np.linspace(-10.0, 10.0, 801)
     b = np.linspace(0.0, 12.0, 801)
-    rate = jax.jit(jax.vmap(lambda t, d, b: DoubleDot(d, t, 1.0, 1.0, 1.0).pumping_rate(0.0, b)))
-    fgr = jax.jit(jax.vmap(lambda t, d, b: DoubleDot(d, t, 1.0, 1.0, 1.0).golden_rule_rate(0.0, b)))
+    dot_at = lambda t, d: DoubleDot(d, t, 1.0, 1.0, 1.0)  # noqa: E731
+    rate = jaxspin.jit(jax.vmap(lambda t, d, b: dot_at(t, d).pumping_rate(0.0, b)))
+    fgr = jaxspin.jit(jax.vmap(lambda t, d, b: dot_at(t, d).golden_rule_rate(0.0, b)))
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True)
     data = {"d": d, "b": b}
     for t, color in ((0.1, "C0"), (1.0, "C3")):
@@ -173,8 +174,8 @@ def figure_cuts(out: Path, progress: bool) -> list[Path]:
     # single dot: Eq. (16) from the numerical χ, R vs the golden rule Eq. (20)
     dot = SingleDot(0.3, 1.0, coupling=1.0, num_nuclei=1.0)
     bs = np.linspace(-4.0, 4.0, 401)
-    num = jax.jit(jax.vmap(lambda b: dot.pumping_rate(0.0, b)))(bs)
-    gold = jax.vmap(lambda b: dot.golden_rule_rate(0.0, b))(bs)
+    num = jaxspin.jit(jax.vmap(lambda b: dot.pumping_rate(0.0, b)))(bs)
+    gold = jaxspin.jit(jax.vmap(lambda b: dot.golden_rule_rate(0.0, b)))(bs)
     axes[2].plot(bs, num, color="k", label="numerical χ, R (Eq. (12))")
     axes[2].plot(bs[::20], gold[::20], "o", color="C1", label="golden rule, Eq. (20)")
     axes[2].set(
@@ -220,7 +221,8 @@ def figure_feedback(out: Path, n_b: int, n_hyst: int, progress: bool) -> list[Pa
     # (b) d<K_z>/dt vs <K_z> in the bistable window
     b_mid = 65.0
     ks = np.linspace(-0.5, 0.5, 801)
-    F = np.asarray(jax.jit(jax.vmap(lambda k: dd.polarization_rate(k, b_mid)))(ks)) / TIME_UNIT_S
+    rates = jaxspin.jit(jax.vmap(lambda k: dd.polarization_rate(k, b_mid)))
+    F = np.asarray(rates(ks)) / TIME_UNIT_S
     fp = fixed_points(dd, b_mid)
     axes[1].plot(ks, F, color="k")
     axes[1].axhline(0.0, color="0.6", lw=0.8)

@@ -34,6 +34,7 @@ from ._cache import (
     disable_compilation_cache as disable_compilation_cache,
     enable_compilation_cache as enable_compilation_cache,
 )
+from ._checks import jit as jit
 from ._config import x64_enabled as x64_enabled
 from ._evolve import (
     Trajectory as Trajectory,

@@ -222,3 +222,27 @@ def filter_jit(fn: Callable[..., Any]) -> Callable[..., Any]:
         return out
 
     return wrapper
+
+
+def jit(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Compile ``fn`` (arrays traced, everything else static, as ``equinox.filter_jit``)
+    with jaxspin's value checks inside it *deferred*: a failed check is raised after the
+    call, as :class:`equinox.EquinoxRuntimeError` with the check's message, instead of by
+    a host callback while the program runs.
+
+    Use it instead of ``jax.jit`` around your own code that calls jaxspin (a ``vmap`` over
+    parameters, a loss): the compiled program then has no host callback, so the
+    persistent compilation cache (:func:`jaxspin.enable_compilation_cache`) keeps it and
+    the next process skips its compilation. Your own ``equinox.error_if`` checks in
+    ``fn`` stay host callbacks. Called inside another trace (``jit``, ``vmap``, ``grad``)
+    it behaves as ``equinox.filter_jit``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, jaxspin
+        >>> sx, sy, sz, sp, sm = jaxspin.spin_operators(0.5)
+        >>> pop0 = lambda w: jaxspin.steadystate(w * sx, [sm]).rho[0, 0].real
+        >>> pops = jaxspin.jit(jax.vmap(pop0))
+        >>> [round(float(p), 4) for p in pops(jnp.asarray([0.1, 1.0]))]
+        [0.0098, 0.3333]
+    """
+    return filter_jit(fn)

@@ -170,6 +170,13 @@ def _odesolve(
             _solve_bytes(solver, size, itemsize, ts.shape[0]),
             f"{what} ({type(solver).__name__}, {size} state variables, {ts.shape[0]} times)",
         )
+    return _integrate(rhs, y0, ts, args, bad, solver, rtol, atol, dt0, max_steps, adjoint, throw)
+
+
+@filter_jit
+def _integrate(rhs, y0, ts, args, bad, solver, rtol, atol, dt0, max_steps, adjoint, throw):
+    """The diffrax solve of :func:`_odesolve`, behind a jaxspin jit boundary (its checks,
+    diffrax's included, are then deferred when called from Python: jaxspin/_checks.py)."""
     ts_run = ts
     if bad is not None:
         # This point is not integrated: zero state, no time to cover.
