@@ -14,7 +14,7 @@ import pytest
 
 import jaxspin
 import jaxspin.deluca16 as dl
-from jaxspin import smirnov24
+from jaxspin import danon11, smirnov24
 
 
 _COUNT = [0]
@@ -87,3 +87,36 @@ def test_mesolve_repeated_calls_compile_nothing(dense):
     H2 = jax.block_until_ready(0.5 * sx + sz)
     assert compiles(lambda: jaxspin.mesolve(sx, [sm], rho0, ts, dense=dense).ys) == 0
     assert compiles(lambda: jaxspin.mesolve(H2, [sm], rho0, ts, dense=dense).ys) == 0
+
+
+def _double_dot(detuning, **kw):
+    return danon11.DoubleDot(detuning, 0.5, 1.0, coupling=10.0, num_nuclei=10.0, **kw)
+
+
+def test_danon11_build_up_new_python_floats_compile_nothing():
+    """build_up made a new ODE right-hand side (a closure) on every call, a new static of
+    odesolve's jit: each call compiled again. Now new Python-float model fields, ``b_ext``
+    and new ``ts`` of the same shape (and a field replaced by a plain float) reuse it."""
+    model = _double_dot(5.0, nuclear_relaxation=1e-3)
+    compiles(lambda: danon11.build_up(model, 10.0, np.linspace(0.0, 10.0, 5)).ys)
+    other, ts = jax.block_until_ready(
+        (_double_dot(6.0, nuclear_relaxation=1e-3), np.linspace(0.0, 11.0, 5))
+    )
+    assert compiles(lambda: danon11.build_up(other, 11.0, ts).ys) == 0
+    replaced = eqx.tree_at(lambda m: m.detuning, model, 7.0)
+    assert isinstance(replaced.detuning, float)
+    assert compiles(lambda: danon11.build_up(replaced, jnp.asarray(12.0), ts).ys) == 0
+
+
+def test_danon11_fixed_points_and_hysteresis_float_field_compile_nothing():
+    model = _double_dot(5.0, nuclear_relaxation=1e-3)
+    fp = lambda m, b: (lambda r: (r.k_z, r.stable))(danon11.fixed_points(m, b, grid_size=33))
+    hy = lambda m, bs: (lambda h: (h.up, h.down))(danon11.hysteresis(m, bs, grid_size=33))
+    compiles(lambda: fp(model, 10.0))
+    compiles(lambda: hy(model, np.linspace(0.0, 20.0, 3)))
+    other = jax.block_until_ready(_double_dot(6.0, nuclear_relaxation=1e-3))
+    assert compiles(lambda: fp(other, 11.0)) == 0
+    assert compiles(lambda: hy(other, np.linspace(0.0, 21.0, 3))) == 0
+    replaced = eqx.tree_at(lambda m: m.coupling, model, 9.0)
+    assert compiles(lambda: fp(replaced, 12.0)) == 0
+    assert compiles(lambda: hy(replaced, [1.0, 2.0, 3.0])) == 0

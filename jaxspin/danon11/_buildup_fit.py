@@ -18,7 +18,7 @@ from .._fit import FitResult, fit
 from .._inputs import concretely
 from .._transform import Positive
 from ._feedback import _check_times, build_up
-from ._model import AbstractDotModel
+from ._model import AbstractDotModel, float_fields
 
 
 def build_up_curve(
@@ -86,6 +86,7 @@ def fit_build_up(
     """
     if not isinstance(model0, AbstractDotModel):
         raise TypeError(f"`model0` must be a danon11 dot model; got {type(model0).__name__}.")
+    model0 = float_fields(model0)  # a Python-number field would be static under jit
     if isinstance(fields, str):
         raise ValueError(f"`fields` must be a sequence of field names, not the string {fields!r}.")
     fields = tuple(fields)

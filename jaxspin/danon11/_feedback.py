@@ -33,7 +33,7 @@ from .._evolve import Trajectory, odesolve
 from .._inputs import check_finite, check_int, check_value
 from .._progress import Progress
 from .._steady import AbstractSteadyStateSolver, DenseLU
-from ._model import AbstractDotModel
+from ._model import AbstractDotModel, float_fields
 
 
 Scalar = Float[ArrayLike, ""]
@@ -73,21 +73,16 @@ def build_up(
     ``result = diffrax.RESULTS.nonfinite_input`` for that point, and a failed integration
     keeps its result code.
     """
-    _check_model(model)
+    model = _check_model(model)
     _check_tolerances(rtol=rtol, atol=atol)
     _check_count(max_steps, "max_steps", 1)
     ts = _check_times(ts, model.coupling.dtype)
     y0, b, bad = model._check_point(k0, b_ext, "b_ext", k_name="k0", throw=throw)
-
-    def rhs(t, k, args):
-        m, b = args
-        return m._polarization_rate(k, b, solver)
-
     traj = odesolve(
-        rhs,
+        _build_up_rhs,
         y0,
         ts,
-        (model, b),
+        (model, b, solver),
         solver=diffrax.Tsit5() if ode_solver is None else ode_solver,
         rtol=rtol,
         atol=atol,
@@ -101,12 +96,22 @@ def build_up(
     return Trajectory(traj.ts, ys, result, traj.num_steps)
 
 
-def _check_model(model) -> None:
+def _build_up_rhs(t, k, args):
+    # One module-level function, not a closure per call: odesolve's jit keys on the
+    # function's identity, so a closure made in each build_up call would recompile on
+    # every call (the solver travels in ``args`` instead of being closed over).
+    model, b_ext, solver = args
+    return model._polarization_rate(k, b_ext, solver)
+
+
+def _check_model(model) -> AbstractDotModel:
+    """The model, its fields as float arrays (:func:`float_fields`), or ``TypeError``."""
     if not isinstance(model, AbstractDotModel):
         raise TypeError(
             f"`model` must be a danon11 dot model (SingleDot, DoubleDot); got "
             f"{type(model).__name__}."
         )
+    return float_fields(model)
 
 
 def _check_count(value, name: str, minimum: int) -> int:
@@ -248,7 +253,7 @@ def fixed_points(
         >>> int(fp.count)
         1
     """
-    _check_model(model)
+    model = _check_model(model)
     _check_grid(grid_size, max_roots, xtol)
     b = check_finite(jnp.asarray(b_ext, model.coupling.dtype), "b_ext")
     k = jnp.zeros((), b.dtype)
@@ -276,7 +281,7 @@ def follow_branch(
     ``[-K, K]``; ``grid_size``, ``max_roots``, ``xtol`` as in :func:`fixed_points`
     (``ValueError``).
     """
-    _check_model(model)
+    model = _check_model(model)
     _check_grid(grid_size, max_roots, xtol)
     path = _check_path(b_ext_path, "b_ext_path")
     dtype = model.coupling.dtype

@@ -32,6 +32,7 @@ full polarisation and there is no bistability.
 import abc
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Complex, Float
 
@@ -176,6 +177,14 @@ class AbstractDotModel(eqx.Module):
         b_eff = self.effective_field(b_ext, k_z)
         rate = self._pumping_rate(k_z, b_eff, solver, throw)
         return rate - self.nuclear_relaxation * jnp.asarray(k_z, rate.dtype)
+
+
+def float_fields(model: AbstractDotModel) -> AbstractDotModel:
+    """``model`` with every field a float array. The constructors convert, but
+    ``eqx.tree_at`` may put a Python number in a field, which an ``eqx.filter_jit`` boundary
+    would treat as a static value (a recompilation for every new number). The entry points
+    call this before their jit boundary (as ``jaxspin.deluca16`` does)."""
+    return jax.tree_util.tree_map(lambda x: jnp.asarray(x, real_dtype()), model)
 
 
 def _nan_where(bad, x):
