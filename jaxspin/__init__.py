@@ -80,7 +80,9 @@ from ._ratematrix import (
     relaxation_rates as relaxation_rates,
     relaxation_rates_block_tridiagonal as relaxation_rates_block_tridiagonal,
     stationary_block_tridiagonal as stationary_block_tridiagonal,
+    stationary_block_tridiagonal_streamed as stationary_block_tridiagonal_streamed,
     stationary_distribution as stationary_distribution,
+    streamed_block_bytes as streamed_block_bytes,
 )
 from ._spectrum import (
     correlation_2op_1t as correlation_2op_1t,

@@ -26,6 +26,7 @@ unaffected.
 import abc
 import functools as ft
 import math
+from collections.abc import Callable
 
 import equinox as eqx
 import jax
@@ -668,38 +669,57 @@ class _BlockFactors(eqx.Module):
         return x - p * jnp.sum(x, axis=0)
 
 
+def _eliminate_block(S, lower, upper, diag_below):
+    """Eliminate one block of a block-tridiagonal chain [block form of GTH].
+
+    ``S``: off-diagonal rates inside block ``k`` of the chain censored on blocks ``0..k``;
+    ``lower``/``upper``: the rates ``k-1 → k`` and ``k → k-1``; ``diag_below``: the rates
+    inside block ``k-1``. Returns ``(lu, piv, X, S_below, ok)``: LU factors of
+    ``T_k = -G^c_kk``, ``X = T_k⁻¹ L_{k-1} ≥ 0``, the censored rates inside block ``k-1``
+    and whether every state of block ``k`` can leave it (the elimination is defined).
+    The one step both :func:`stationary_block_tridiagonal` and
+    :func:`stationary_block_tridiagonal_streamed` take."""
+    # Censored chain on blocks 0..k: block k leaves only inside itself or to block k-1.
+    # Its generator's diagonal is minus the column sums of the off-diagonal rates (GTH
+    # trick), never the result of a subtraction.
+    out = jnp.sum(S, axis=0) + jnp.sum(upper, axis=0)
+    ok = jnp.all(out > 0)
+    T = jnp.diag(jnp.where(out > 0, out, 1.0)) - S
+    lu, _, piv = jax.lax.linalg.lu(T)
+    X = jnp.maximum(_lu_solve(lu, piv, lower), 0.0)
+    # Rates of the censored chain inside block k-1: direct ones plus excursions into k.
+    S_below = _offdiag(diag_below) + _offdiag(upper @ X)
+    return lu, piv, X, S_below, ok
+
+
+def _back_substitute(p0, Xs):
+    """``p_k = X_k p_{k-1}`` from block 0 up, carried as normalised blocks and log weights
+    (block weights of 1e±300 are fine); ``Xs[k-1] = X_k``. Returns ``p`` concatenated."""
+    blocks, logw = [p0], [jnp.zeros((), p0.dtype)]
+    for X in Xs:
+        q = X @ blocks[-1]
+        s = jnp.sum(q)
+        blocks.append(q / jnp.where(s > 0, s, 1.0))
+        logw.append(logw[-1] + jnp.log(s))
+    logw = jnp.stack(logw)
+    w = jnp.exp(logw - jax.nn.logsumexp(logw))
+    return jnp.concatenate([w[k] * b for k, b in enumerate(blocks)])
+
+
 def _block_factorize(diag, lower, upper) -> _BlockFactors:
     """Eliminate blocks ``K, K-1, ..., 1`` (block form of GTH), then solve block 0 by GTH."""
     K = len(diag) - 1
-    dtype = diag[0].dtype
     S = _offdiag(diag[K])
     lus, pivs, Xs = [None] * K, [None] * K, [None] * K
     ok = jnp.asarray(True)
     for k in range(K, 0, -1):
-        # Censored chain on blocks 0..k: block k leaves only inside itself or to block k-1.
-        # Its generator's diagonal is minus the column sums of the off-diagonal rates (GTH
-        # trick), never the result of a subtraction.
-        out = jnp.sum(S, axis=0) + jnp.sum(upper[k - 1], axis=0)
-        ok = ok & jnp.all(out > 0)
-        T = jnp.diag(jnp.where(out > 0, out, 1.0)) - S
-        lu, _, piv = jax.lax.linalg.lu(T)
-        X = jnp.maximum(_lu_solve(lu, piv, lower[k - 1]), 0.0)
+        lu, piv, X, S, ok_k = _eliminate_block(S, lower[k - 1], upper[k - 1], diag[k - 1])
         lus[k - 1], pivs[k - 1], Xs[k - 1] = lu, piv, X
-        # Rates of the censored chain inside block k-1: direct ones plus excursions into k.
-        S = _offdiag(diag[k - 1]) + _offdiag(upper[k - 1] @ X)
+        ok = ok & ok_k
     p0, ok0 = GTH().primal(S)
     ok = ok & ok0
     G0 = _generator(S)
-    # Back substitution p_k = X_k p_{k-1}, carried as normalised blocks and log weights.
-    blocks, logw = [p0], [jnp.zeros((), dtype)]
-    for k in range(1, K + 1):
-        q = Xs[k - 1] @ blocks[k - 1]
-        s = jnp.sum(q)
-        blocks.append(q / jnp.where(s > 0, s, 1.0))
-        logw.append(logw[k - 1] + jnp.log(s))
-    logw = jnp.stack(logw)
-    w = jnp.exp(logw - jax.nn.logsumexp(logw))
-    p = jnp.concatenate([w[k] * blocks[k] for k in range(K + 1)])
+    p = _back_substitute(p0, Xs)
     return _BlockFactors(
         tuple(lus), tuple(pivs), tuple(Xs), tuple(lower), tuple(upper), G0, p0, p, ok
     )
@@ -830,6 +850,118 @@ def stationary_block_tridiagonal(rates: BlockTridiagonalRates, *, throw: bool = 
         for a, n in zip(args, names, strict=True):
             _check_rates(a, n)
     return _block_stationary_jit(rates, throw, not concrete)
+
+
+@filter_jit
+def _stream_step(S, lower, upper, diag_below):
+    _, _, X, S_below, ok = _eliminate_block(S, lower, upper, diag_below)
+    return X, S_below, ok
+
+
+@filter_jit
+def _stream_finish(S0, Xs, ok, throw):
+    p0, ok0 = GTH().primal(S0)
+    return _labelled(_back_substitute(p0, list(Xs)), ok & ok0, throw)
+
+
+def streamed_block_bytes(sizes: tuple[int, ...]) -> int:
+    """Peak bytes (float64) that :func:`stationary_block_tridiagonal_streamed` holds for
+    blocks of ``sizes``: every ``X_k`` (kept for the back substitution) plus the largest
+    single elimination step (the rate blocks it is given, ``S``, ``T``, its LU, ``X``)."""
+    sizes = tuple(check_int(d, "sizes", 1) for d in sizes)
+    kept = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    step = max(
+        (4 * b * b + 3 * a * b + 2 * a * a for a, b in zip(sizes[:-1], sizes[1:], strict=True)),
+        default=3 * sizes[0] ** 2,
+    )
+    return 8 * (kept + step)
+
+
+def stationary_block_tridiagonal_streamed(
+    blocks: Callable[[int], tuple[Array, Array | None, Array | None]],
+    sizes: tuple[int, ...],
+    *,
+    throw: bool = True,
+) -> Stationary:
+    """:func:`stationary_block_tridiagonal` for chains whose rate blocks do not fit in
+    memory together: the blocks are asked for one at a time and dropped once used.
+
+    ``blocks(k)`` returns ``(diag_k, lower_k, upper_k)`` (the rates inside block ``k``,
+    ``k → k+1`` of shape ``(d_{k+1}, d_k)`` and ``k+1 → k`` of shape ``(d_k, d_{k+1})``; the
+    last two ``None`` for ``k = K``). It is called exactly once for each ``k``, in the order
+    ``K, K-1, ..., 0``, so a caller can build block ``k`` from data it keeps for ``k+1``
+    only (e.g. the eigenvectors of two neighbouring sectors). ``sizes``: the block
+    dimensions ``(d_0, ..., d_K)``.
+
+    The same elimination as :func:`stationary_block_tridiagonal` (same step, same back
+    substitution: the two agree to rounding), one jitted step per block on the host; it
+    holds the ``X_k`` (``Σ d_k d_{k-1}`` numbers) and one step's blocks
+    (:func:`streamed_block_bytes`, checked before the first call to ``blocks``). Not
+    differentiable (use :func:`stationary_block_tridiagonal` for gradients) and not
+    traceable (``blocks`` must return concrete arrays).
+
+    Checks: shapes of every block (``ValueError``); ``throw=True``: NaN/inf or negative rates
+    raise ``ValueError``, a failed elimination raises (``reducible``). ``throw=False``: bad
+    rates give ``p`` NaN with ``result = invalid_input``.
+
+    Example:
+        >>> import jax.numpy as jnp, jaxspin
+        >>> z = jnp.zeros((1, 1))
+        >>> up, down = jnp.array([[2.0]]), jnp.array([[1.0]])  # rates 0 → 1 and 1 → 0
+        >>> fn = lambda k: (z, None, None) if k == 1 else (z, up, down)
+        >>> st = jaxspin.stationary_block_tridiagonal_streamed(fn, (1, 1))
+        >>> [round(float(x), 12) for x in st.p]
+        [0.333333333333, 0.666666666667]
+    """
+    sizes = tuple(check_int(d, "sizes", 1) for d in sizes)
+    if not sizes:
+        raise ValueError("`sizes` must name at least one block.")
+    throw = check_flag(throw, "throw")
+    K = len(sizes) - 1
+    check_fits(
+        streamed_block_bytes(sizes),
+        f"streamed block-tridiagonal stationary solve (blocks {sizes})",
+    )
+    bad = False
+
+    def get(k):
+        nonlocal bad
+        out = blocks(k)
+        if not (isinstance(out, tuple) and len(out) == 3):
+            raise TypeError(f"`blocks({k})` must return a tuple (diag, lower, upper).")
+        want = [(sizes[k], sizes[k])]
+        if k < K:
+            want += [(sizes[k + 1], sizes[k]), (sizes[k], sizes[k + 1])]
+        if k == K and (out[1] is not None or out[2] is not None):
+            raise ValueError(f"`blocks({K})` must return lower = upper = None (last block).")
+        names = ("diag", "lower", "upper")[: len(want)]
+        got = []
+        for a, shape, name in zip(out[: len(want)], want, names, strict=True):
+            a = None if a is None else as_real(a, f"blocks({k}).{name}", ndim_min=2)
+            if a is None or a.shape != shape:
+                raise ValueError(
+                    f"`blocks({k})`: `{name}` must have shape {shape}; got "
+                    f"{None if a is None else a.shape}."
+                )
+            if throw:
+                _check_rates(a, f"blocks({k}).{name}")
+            else:
+                bad = bad or bool(bad_input(a, nonnegative=True))
+            got.append(a)
+        return got + [None] * (3 - len(got))
+
+    S = _offdiag(get(K)[0])
+    Xs = [None] * K
+    ok = jnp.asarray(True)
+    for k in range(K - 1, -1, -1):
+        diag, lower, upper = get(k)
+        Xs[k], S, ok_k = _stream_step(S, lower, upper, diag)
+        ok = ok & ok_k
+        del diag, lower, upper
+    st = _stream_finish(S, tuple(Xs), ok, throw and not bad)
+    if bad:
+        return _flag_invalid(st, jnp.asarray(True))
+    return st
 
 
 _BLOCK_FAILED = (

@@ -232,3 +232,86 @@ def test_slow_mode_of_nearly_decomposable_chain():
     R = blocks_of(W, [2, 4, 6, 4])
     rates = relaxation_rates_block_tridiagonal(R, 1)
     np.testing.assert_allclose(rates, [4e-12], rtol=1e-9)
+
+
+# --- streamed elimination (blocks asked for one at a time) ---------------------------------
+def streamer(R, calls=None):
+    """``blocks(k)`` of :func:`jaxspin.stationary_block_tridiagonal_streamed` from ``R``,
+    recording the order of the calls."""
+    K = len(R.diag) - 1
+
+    def blocks(k):
+        if calls is not None:
+            calls.append(k)
+        if k == K:
+            return jnp.asarray(R.diag[K]), None, None
+        return jnp.asarray(R.diag[k]), jnp.asarray(R.lower[k]), jnp.asarray(R.upper[k])
+
+    return blocks
+
+
+@pytest.mark.parametrize("decades", [0.0, 15.0])
+def test_streamed_matches_in_memory_elimination(decades):
+    rng = np.random.default_rng(11 + int(decades))
+    R = random_blocks(rng, SIZES, decades, scale_between=1e-3)
+    calls = []
+    st = jaxspin.stationary_block_tridiagonal_streamed(streamer(R, calls), tuple(SIZES))
+    assert calls == list(range(len(SIZES) - 1, -1, -1))  # K, ..., 0, once each
+    assert bool(st.result == STATIONARY_RESULTS.successful)
+    ref = jaxspin.stationary_distribution(R.dense()).p  # dense GTH, independent of the blocks
+    np.testing.assert_allclose(st.p, ref, rtol=1e-12)
+    np.testing.assert_allclose(st.p, stationary_block_tridiagonal(R).p, rtol=1e-12)
+
+
+def test_streamed_gibbs_over_175_decades_and_single_block():
+    rng = np.random.default_rng(2)
+    sizes = [2, 6, 9, 6, 2]
+    E = np.concatenate([rng.uniform(0, 7.5, d) + 100.0 * k for k, d in enumerate(sizes)])
+    R = random_blocks(rng, sizes)
+    edges = np.cumsum([0, *sizes])
+    e = lambda k: E[edges[k] : edges[k + 1]]
+    sym = lambda a, b, x: x * np.exp(-(a[:, None] - b[None, :]) / 2)  # detailed balance
+    base = [rng.uniform(0.1, 1.0, (a, b)) for a, b in zip(sizes[1:], sizes[:-1], strict=True)]
+    diag = [sym(e(k), e(k), (B := rng.uniform(0.1, 1, (d, d))) + B.T) for k, d in enumerate(sizes)]
+    lower = [sym(e(k + 1), e(k), base[k]) for k in range(len(sizes) - 1)]
+    upper = [sym(e(k), e(k + 1), base[k].T) for k in range(len(sizes) - 1)]
+    R = BlockTridiagonalRates(diag, lower, upper)
+    p = np.asarray(jaxspin.stationary_block_tridiagonal_streamed(streamer(R), tuple(sizes)).p)
+    logp = -E - np.log(np.sum(np.exp(-(E - E[0])))) + E[0]
+    assert p.min() < 1e-170
+    np.testing.assert_allclose(np.log(p), logp, rtol=0, atol=1e-11)
+    one = BlockTridiagonalRates([diag[1]], [], [])
+    p1 = jaxspin.stationary_block_tridiagonal_streamed(streamer(one), (6,)).p
+    np.testing.assert_allclose(p1, jaxspin.stationary_distribution(diag[1]).p, rtol=1e-13)
+
+
+def test_streamed_bad_input_and_reducible():
+    rng = np.random.default_rng(6)
+    R = random_blocks(rng, [2, 3, 2])
+    neg = BlockTridiagonalRates(R.diag, R.lower, [-R.upper[0], R.upper[1]])
+    with pytest.raises(ValueError, match="negative"):
+        jaxspin.stationary_block_tridiagonal_streamed(streamer(neg), (2, 3, 2))
+    st = jaxspin.stationary_block_tridiagonal_streamed(streamer(neg), (2, 3, 2), throw=False)
+    assert bool(st.result == STATIONARY_RESULTS.invalid_input)
+    assert bool(jnp.all(jnp.isnan(st.p)))
+    with pytest.raises(ValueError, match=r"`diag` must have shape \(2, 2\); got \(3, 3\)"):
+        jaxspin.stationary_block_tridiagonal_streamed(streamer(R), (2, 2, 2))
+    red = BlockTridiagonalRates(R.diag, [R.lower[0], R.lower[1] * 0], [R.upper[0], R.upper[1] * 0])
+    st = jaxspin.stationary_block_tridiagonal_streamed(streamer(red), (2, 3, 2), throw=False)
+    assert bool(st.result == STATIONARY_RESULTS.reducible)
+    with pytest.raises(Exception, match="reducible"):
+        jax.block_until_ready(
+            jaxspin.stationary_block_tridiagonal_streamed(streamer(red), (2, 3, 2)).p
+        )
+
+
+def test_streamed_memory_is_checked_before_any_block(monkeypatch):
+    monkeypatch.setenv("JAXSPIN_MEMORY_LIMIT", "1MB")
+    calls = []
+    R = random_blocks(np.random.default_rng(0), [2, 3, 2])
+    with pytest.raises(jaxspin.MemoryBudgetError, match="streamed"):
+        jaxspin.stationary_block_tridiagonal_streamed(streamer(R, calls), (300, 400, 300))
+    assert calls == []
+    assert jaxspin.streamed_block_bytes((300, 400, 300)) == 8 * (
+        2 * 300 * 400 + 4 * 400 * 400 + 3 * 300 * 400 + 2 * 300 * 300
+    )

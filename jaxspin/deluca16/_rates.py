@@ -77,26 +77,35 @@ def matrix_elements(spec: Spectrum, n_spins: int, *, nucleus: bool = True) -> Ma
     flip, mw, zz = [], [], []
     for k in range(n_spins):
         dst, src = b.raising(k)
-        Va, Vb = spec.vectors[k], spec.vectors[k + 1]
-
-        def step(carry, idx, Va=Va, Vb=Vb):
-            s2, s1 = carry
-            d, s = idx
-            A = Vb[d].T @ Va[s]  # <n|S^+_j|n'> for all n in k+1, n' in k
-            return (s2 + A * A, s1 + A), None
-
-        zeros = jnp.zeros((Vb.shape[0], Va.shape[0]), Va.dtype)
-        (s2, s1), _ = jax.lax.scan(step, (zeros, zeros), (dst, src))
-        flip.append(s2)
-        mw.append(s1 * s1)
+        f, m = pair_elements(spec.vectors[k], spec.vectors[k + 1], dst, src)
+        flip.append(f)
+        mw.append(m)
     for k in range(n_spins + 1):
-        sub = b.sz_subsets(k)
-        V = spec.vectors[k]
-        if sub.shape[1] == 0:
-            zz.append(jnp.zeros_like(V))
-            continue
-        zz.append(_sum_sz_squares(V, sub))
+        zz.append(sector_zz(spec.vectors[k], b.sz_subsets(k)))
     return MatrixElements(tuple(flip), tuple(mw), tuple(zz))
+
+
+def pair_elements(Va, Vb, dst, src):
+    """``(Σ_j |A^j|², |Σ_j A^j|²)`` between sectors ``k`` (eigenvectors ``Va``) and ``k+1``
+    (``Vb``), ``A^j = V_{k+1}[dst_j]ᵀ V_k[src_j]`` (``dst, src``: :meth:`Basis.raising`)."""
+
+    def step(carry, idx):
+        s2, s1 = carry
+        d, s = idx
+        A = Vb[d].T @ Va[s]  # <n|S^+_j|n'> for all n in k+1, n' in k
+        return (s2 + A * A, s1 + A), None
+
+    zeros = jnp.zeros((Vb.shape[0], Va.shape[0]), Va.dtype)
+    (s2, s1), _ = jax.lax.scan(step, (zeros, zeros), (dst, src))
+    return s2, s1 * s1
+
+
+def sector_zz(V, subsets):
+    """``Σ_j |<n|S^z_j|n'>|²`` inside one sector (off-diagonal entries are the ones used);
+    ``subsets``: :meth:`Basis.sz_subsets`."""
+    if subsets.shape[1] == 0:
+        return jnp.zeros_like(V)
+    return _sum_sz_squares(V, subsets)
 
 
 def _sum_sz_squares(V, subsets):
@@ -149,25 +158,39 @@ def rate_blocks(
 def _rate_blocks(model, spec, elements):
     p = model.params
     n = model.n_spins
-    delta_mw = p.omega_mw - p.omega_e  # microwave detuning from ω_e
-    h = lambda x: jax.nn.sigmoid(p.beta * x)  # h_β(x) = e^{βx}/(1 + e^{βx})
-    diag, lower, upper = [], [], []
-    for k in range(n + 1):
-        e = spec.energies[k]
-        released = e[None, :] - e[:, None]  # [j, i]: ε_i − ε_j (same M)
-        diag.append((2.0 / p.T1e) * h(released) * elements.zz[k])
+    diag = [diag_rates(p, spec.energies[k], elements.zz[k]) for k in range(n + 1)]
+    lower, upper = [], []
     for k in range(n):
-        ea, eb = spec.energies[k], spec.energies[k + 1]
-        gap = eb[:, None] - ea[None, :]  # ε'_n − ε'_n' (n in k+1, n' in k)
-        # |ε_n − ε_n'| − ω_MW = ω_e + gap − ω_MW  (ω_e ≫ every other scale)
-        lorentz = 1.0 / (1.0 + (p.T2e * (gap - delta_mw)) ** 2)
-        w_mw = p.omega_1**2 * p.T2e * elements.mw[k] * lorentz  # 4 ω1² T2e |S^+|²/4
-        # |S^x_j|² + |S^y_j|² = |S^+_j|²/2, times 2/T1e:
-        up = (1.0 / p.T1e) * h(-(p.omega_e + gap)) * elements.flip[k]
-        down = (1.0 / p.T1e) * h(p.omega_e + gap) * elements.flip[k]
-        lower.append(up + w_mw)
-        upper.append((down + w_mw).T)
+        lo, up = pair_rates(
+            p, spec.energies[k], spec.energies[k + 1], elements.flip[k], elements.mw[k]
+        )
+        lower.append(lo)
+        upper.append(up)
     return BlockTridiagonalRates(diag, lower, upper)
+
+
+def _h(p, x):
+    return jax.nn.sigmoid(p.beta * x)  # h_β(x) = e^{βx}/(1 + e^{βx})
+
+
+def diag_rates(p, e, zz):
+    """Bath rates inside one sector (``e``: its ``ε'_n``, ``zz``: :func:`sector_zz`) [1/µs]."""
+    released = e[None, :] - e[:, None]  # [j, i]: ε_i − ε_j (same M)
+    return (2.0 / p.T1e) * _h(p, released) * zz
+
+
+def pair_rates(p, ea, eb, flip, mw):
+    """``(lower, upper)`` rates between sectors ``k`` (energies ``ea``) and ``k+1`` (``eb``):
+    bath plus microwaves, ``k → k+1`` and ``k+1 → k`` [1/µs]."""
+    delta_mw = p.omega_mw - p.omega_e  # microwave detuning from ω_e
+    gap = eb[:, None] - ea[None, :]  # ε'_n − ε'_n' (n in k+1, n' in k)
+    # |ε_n − ε_n'| − ω_MW = ω_e + gap − ω_MW  (ω_e ≫ every other scale)
+    lorentz = 1.0 / (1.0 + (p.T2e * (gap - delta_mw)) ** 2)
+    w_mw = p.omega_1**2 * p.T2e * mw * lorentz  # 4 ω1² T2e |S^+|²/4
+    # |S^x_j|² + |S^y_j|² = |S^+_j|²/2, times 2/T1e:
+    up = (1.0 / p.T1e) * _h(p, -(p.omega_e + gap)) * flip
+    down = (1.0 / p.T1e) * _h(p, p.omega_e + gap) * flip
+    return up + w_mw, (down + w_mw).T
 
 
 class SteadyState(eqx.Module):
@@ -201,11 +224,17 @@ def diagonal_expectations(spec: Spectrum, n_spins: int, *, nucleus: bool = True)
     b = basis(n_spins, nucleus)
     sz, iz = [], []
     for k, sec in enumerate(b.sectors):
-        w = spec.vectors[k] ** 2  # [a, n]: weight of product state a in eigenstate n
-        dt = w.dtype
-        sz.append(w.T @ jnp.asarray(sec.m_e, dt))
-        iz.append(w.T @ jnp.asarray(sec.m_n, dt))
+        s, i = sector_expectations(spec.vectors[k], sec)
+        sz.append(s)
+        iz.append(i)
     return jnp.concatenate(sz), jnp.concatenate(iz)
+
+
+def sector_expectations(V, sec):
+    """``(<n|S^z_i|n>, <n|I^z|n>)`` of the eigenstates ``V`` (columns) of sector ``sec``."""
+    w = V**2  # [a, n]: weight of product state a in eigenstate n
+    dt = w.dtype
+    return w.T @ jnp.asarray(sec.m_e, dt), w.T @ jnp.asarray(sec.m_n, dt)
 
 
 def steady_state_of(
