@@ -49,6 +49,7 @@ if __name__ == "__main__":
 
 import argparse  # noqa: E402
 import itertools  # noqa: E402
+import time  # noqa: E402
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -67,8 +68,11 @@ except ImportError:  # pragma: no cover
 # --------------------------------------------------------------------------------------
 # The NumPy/SciPy baseline (independent of jaxspin)
 # --------------------------------------------------------------------------------------
-def numpy_pipeline(delta, U, D, par):
-    """Stationary P_n of one realization. ``par``: dict of floats (rad/µs, µs)."""
+def numpy_pipeline(delta, U, D, par, times=None):
+    """Stationary P_n of one realization. ``par``: dict of floats (rad/µs, µs); ``times``: a
+    dict that receives wall seconds per stage (``ed``, ``elements+rates``, ``solve``)."""
+    times = {} if times is None else times
+    t0 = time.perf_counter()
     N = len(delta)
     # sector k: electron configurations as tuples of up spins, times nucleus (0 up, 1 down)
     sectors = []
@@ -95,6 +99,8 @@ def numpy_pipeline(delta, U, D, par):
         vectors.append(v)
         nuc = np.array([0.5 - nu for (c, nu) in index])
         iz.append((v**2).T @ nuc)
+    times["ed"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     sizes = [len(s) for s in sectors]
     offs = np.cumsum([0] + sizes)
     n = offs[-1]
@@ -142,9 +148,12 @@ def numpy_pipeline(delta, U, D, par):
         W[offs[k] : offs[k + 1], offs[k + 1] : offs[k + 2]] = (
             h(par["omega_e"] + gap) * flip / T1e + mw
         ).T
+    times["elements+rates"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     G = W - np.diag(W.sum(axis=0))
     A = G + np.full((n, n), 1.0 / n)
     p = np.linalg.solve(A, np.full(n, 1.0 / n))
+    times["solve"] = time.perf_counter() - t0
     return 2.0 * p @ np.concatenate(iz)
 
 

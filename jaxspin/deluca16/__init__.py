@@ -14,6 +14,7 @@ from ._ed import (
     spectrum_bytes as spectrum_bytes,
 )
 from ._mbl import (
+    eigenstate_bytes as eigenstate_bytes,
     eigenstate_polarizations as eigenstate_polarizations,
     level_polarization_jumps as level_polarization_jumps,
 )
@@ -51,4 +52,11 @@ from ._stationary import (
     magnetization_distribution as magnetization_distribution,
     relaxation_rates as relaxation_rates,
     steady_state as steady_state,
+)
+from ._streamed import (
+    StreamedEstimate as StreamedEstimate,
+    StreamedRun as StreamedRun,
+    dnp_profile_streamed as dnp_profile_streamed,
+    steady_state_streamed as steady_state_streamed,
+    streamed_estimate as streamed_estimate,
 )

@@ -11,6 +11,7 @@ import jax
 import numpy as np
 import pytest
 
+import jaxspin
 import jaxspin.deluca16 as dl
 
 
@@ -90,3 +91,26 @@ def test_spin_temperature_breakdown_small():
 def test_spin_temperature_breakdown():
     """N = 10, 48 realizations: closer agreement at 15 MHz (measured 0.06 vs 0.35)."""
     _check_breakdown(_breakdown(10, 48), agree=0.12)
+
+
+def test_eigenstate_memory_sized_per_realization_n16(monkeypatch):
+    """Fig. 4 at N = 16: one zero-magnetization sector (12870 states, 6.6 GB per
+    realization) is checked on its own, not as the whole DNP pipeline (260 GB), and the
+    default block is as many realizations as fit (here: 2 of 3)."""
+    from jaxspin.deluca16 import _mbl
+
+    per = dl.eigenstate_bytes(16)
+    assert 6e9 < per < 7e9
+    blocks = []
+    monkeypatch.setattr(_mbl, "_eig_jit", lambda model, site, block: blocks.append(block))
+    models = dl.random_models(jax.random.PRNGKey(0), 16, 3, dl.table1())
+    monkeypatch.setenv("JAXSPIN_MEMORY_LIMIT", str(int(2.5 * per)))
+    dl.eigenstate_polarizations(models)
+    assert blocks == [2]
+    with pytest.raises(
+        jaxspin.MemoryBudgetError, match=r"N = 16 electron spins \(sector dimension 12870, 3 "
+    ):
+        dl.eigenstate_polarizations(models, block_size=3)
+    monkeypatch.setenv("JAXSPIN_MEMORY_LIMIT", str(per // 2))
+    with pytest.raises(jaxspin.MemoryBudgetError, match="1 realization"):
+        dl.eigenstate_polarizations(models)
