@@ -5,12 +5,17 @@ spin-temperature predictions, ETH/MBL diagnostics, KL divergence and fluctuation
 point, MBL diagnostics for N = 6..12 (the zero-magnetization electron sector only);
 minutes on 2 CPU cores. ``size="paper"``: N = 12 (8192 eigenstates), 100 realizations,
 MBL diagnostics up to N = 14, as in the paper (hours on a CPU; meant for a GPU).
+``size="large"``: beyond the paper, only the two figures that grow: the DNP profile of a
+few realizations at N = 14 (2^15 eigenstates; :func:`jaxspin.deluca16.dnp_profile_streamed`,
+about 7 GB) next to the N = 8 ensemble mean, and Fig. 4(b) up to N = 16 (one sector of
+12870 states); about an hour on 2 CPU cores (the estimate is printed before each
+streamed realization).
 
 Parameters: Table I (``jaxspin.deluca16.table1``), D = 0.05 MHz, microwaves at
 ω_MW − ω_e = −30 MHz (scaled with B in the field sweep). Every figure has its data in an
 ``.npz`` next to it. Thread settings and device are written into the figures' notes.
 
-Run: ``python examples/deluca16.py [--out DIR] [--size small|paper]`` or
+Run: ``python examples/deluca16.py [--out DIR] [--size small|paper|large]`` or
 ``jaxspin figures --only deluca16``.
 """
 
@@ -56,7 +61,18 @@ SIZES = {
         "mbl_real": 50,
         "fig4a_n": 12,
     },
+    "large": {
+        "n_spins": 14,
+        "n_real": 2,
+        "freq_mhz": np.linspace(-60.0, 60.0, 13),
+        "compare_n": 8,
+        "compare_real": 16,
+        "mbl_sizes": [8, 10, 12, 14, 16],
+        "mbl_real_by_n": {8: 24, 10: 12, 12: 6, 14: 2, 16: 1},
+    },
 }
+#: Sizes ``jaxspin figures --size`` may ask for.
+FIGURE_SIZES = tuple(SIZES)
 MW_OFFSET_MHZ = -30.0
 KEY = jax.random.PRNGKey(2016)
 
@@ -290,6 +306,79 @@ def fig3_and_5(out_dir, cfg, progress):
     return paths
 
 
+def large_fig2_profile(out_dir, cfg, progress):
+    """DNP profile at N = 14, one streamed realization at a time, next to the N = 8 mean."""
+    n, R, freq = cfg["n_spins"], cfg["n_real"], cfg["freq_mhz"]
+    par = dl.table1(U_mhz=15.0)
+    w = par.omega_e + dl.mhz(freq)
+    small = dl.dnp_profile(_models(cfg["compare_n"], cfg["compare_real"], par), w, block_size=8)
+    small_pn = np.asarray(small.nuclear_polarization)
+    runs = []
+    for r in range(R):
+        model = dl.random_model(jax.random.fold_in(KEY, 1400 + r), n, par)
+        runs.append(dl.dnp_profile_streamed(model, w, progress=progress))
+    pn = np.stack([np.asarray(run.result.nuclear_polarization) for run in runs])
+    fig, ax = plt.subplots(figsize=(6.8, 4.6))
+    ghz = 93.9 + freq * 1e-3
+    m, s = small_pn.mean(0), small_pn.std(0) / math.sqrt(small_pn.shape[0])
+    ax.fill_between(ghz, m - s, m + s, color="0.8")
+    ax.plot(ghz, m, "-", color="0.4", label=f"N = {cfg['compare_n']}, mean of {small_pn.shape[0]}")
+    for r in range(R):
+        ax.plot(ghz, pn[r], "o-", ms=4, label=f"N = {n}, realization {r + 1}")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlabel("microwave frequency ω_MW/2π [GHz]")
+    ax.set_ylabel("nuclear polarization P_n")
+    secs = [sum(run.seconds.values()) for run in runs]
+    peak = max(run.peak_rss_bytes for run in runs) / 1e9
+    ax.set_title(
+        f"[DeLuca16] Fig. 2 beyond the paper: N = {n} ({2 ** (n + 1)} eigenstates), U = 15 MHz\n"
+        f"streamed, {np.mean(secs):.0f} s per realization, peak RSS {peak:.1f} GB; "
+        f"{jax.devices()[0].platform}",
+        fontsize=9,
+    )
+    ax.legend(fontsize=8)
+    return _save(
+        fig,
+        out_dir,
+        "large_fig2_profile",
+        omega_mw_ghz=ghz,
+        Pn=pn,
+        Pn_small=small_pn,
+        seconds=np.asarray(secs),
+    )
+
+
+def large_fig4_mbl(out_dir, cfg, progress):
+    """Fig. 4(b) to N = 16: realizations per size from ``mbl_real_by_n``."""
+    couplings = (2.0, 15.0, 45.0)
+    sizes = cfg["mbl_sizes"]
+    reals = cfg["mbl_real_by_n"]
+    jumps = np.zeros((len(couplings), len(sizes)))
+    with Progress(
+        len(sizes) * len(couplings), "deluca16 Fig. 4 to N = 16", "points", enabled=progress
+    ) as bar:
+        for j, n in enumerate(sizes):
+            for i, u in enumerate(couplings):
+                models = _models(n, reals[n], dl.table1(U_mhz=u), jax.random.fold_in(KEY, n))
+                jumps[i, j] = float(np.mean(dl.level_polarization_jumps(models, site=None)))
+                bar.update(1, f"N = {n}, U = {u:g} MHz")
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for i, u in enumerate(couplings):
+        ax.semilogy(sizes, jumps[i], "o-", label=f"U = {u:g} MHz")
+    ax.set_xlabel("number of electron spins N")
+    ax.set_ylabel("mean |δM_n| (all spins, M = 0 eigenstates)")
+    counts = ", ".join(f"{reals[n]}" for n in sizes)
+    ax.set_title(
+        f"[DeLuca16] Fig. 4(b) to N = {sizes[-1]} (Δω_e = 54 MHz)\nrealizations per N: {counts}",
+        fontsize=10,
+    )
+    ax.legend(fontsize=8)
+    return _save(
+        fig, out_dir, "large_fig4_mbl", sizes=np.asarray(sizes), jumps=jumps,
+        couplings=np.asarray(couplings), realizations=np.asarray([reals[n] for n in sizes]),
+    )  # fmt: skip
+
+
 def fig4_mbl(out_dir, cfg, progress):
     """<n|S^z_1|n> over zero-magnetization eigenstates; mean |δM_n| vs N."""
     couplings = (2.0, 15.0, 45.0)
@@ -364,12 +453,15 @@ def fig_d_dependence(out_dir, cfg, progress):
 
 
 def make_figures(out_dir: Path, *, size: str = "small", progress: bool = True) -> list[Path]:
-    """Write ``deluca16_*.png`` (and ``.npz`` data) for Figs. 2-5 into ``out_dir``."""
+    """Write ``deluca16_*.png`` (and ``.npz`` data) for Figs. 2-5 into ``out_dir``
+    (``size="large"``: ``deluca16_large_*``, Figs. 2 and 4 beyond the paper's sizes)."""
     if size not in SIZES:
         raise ValueError(f"`size` must be one of {sorted(SIZES)}; got {size!r}.")
     cfg = SIZES[size]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if size == "large":
+        return large_fig2_profile(out_dir, cfg, progress) + large_fig4_mbl(out_dir, cfg, progress)
     paths = []
     paths += fig2_profile(out_dir, cfg, progress)
     paths += fig3_and_5(out_dir, cfg, progress)

@@ -76,7 +76,10 @@ def test_bad_output_directory_is_refused_before_any_work(monkeypatch, tmp_path, 
         (["bench", "--quick", "--size", "small"], "unrecognized arguments: --size small"),
         (["figures", "--only", "danon11", "nope"], "invalid choice: 'nope' (choose from 'danon11'"),
         (["bench", "--only", "nope"], "invalid choice: 'nope' (choose from 'engine'"),
-        (["figures", "--size", "huge"], "invalid choice: 'huge' (choose from 'small', 'paper')"),
+        (
+            ["figures", "--size", "huge"],
+            "invalid choice: 'huge' (choose from 'small', 'paper', 'large')",
+        ),
         (["figures", "--watchdog=-5"], "--watchdog: must be a finite number of seconds >= 0"),
         (["bench", "--watchdog", "nan"], "--watchdog: must be a finite number of seconds"),
         (["figures", "--watchdog", "inf"], "--watchdog: must be a finite number of seconds"),
@@ -113,3 +116,19 @@ def test_good_arguments_are_accepted(monkeypatch, tmp_path):
     argv = ["figures", "--only", "danon11", "danon11", "--size", "paper", "--watchdog", "0"]
     assert _cli.main([*argv, "--out", str(tmp_path / "new" / "dir"), "--quiet"]) == 0
     assert calls == ["paper"]  # a key given twice runs once
+
+
+def test_large_size_falls_back_to_paper_without_a_large_configuration(monkeypatch, tmp_path):
+    calls = []
+
+    def make_figures(out_dir, *, size="small", progress=True):
+        calls.append(size)
+        return []
+
+    plain = types.SimpleNamespace(make_figures=make_figures)
+    large = types.SimpleNamespace(make_figures=make_figures, FIGURE_SIZES=("small", "large"))
+    modules = {"jaxspin.examples.danon11": plain, "jaxspin.examples.deluca16": large}
+    monkeypatch.setattr(_cli, "_load_module", lambda name: modules[name])
+    argv = ["figures", "--only", "danon11", "deluca16", "--size", "large", "--quiet"]
+    assert _cli.main([*argv, "--out", str(tmp_path)]) == 0
+    assert calls == ["paper", "large"]
