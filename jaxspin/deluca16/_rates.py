@@ -85,6 +85,14 @@ def matrix_elements(spec: Spectrum, n_spins: int, *, nucleus: bool = True) -> Ma
     return MatrixElements(tuple(flip), tuple(mw), tuple(zz))
 
 
+def _transposed(X):
+    """``Xᵀ`` as a materialized array. XLA:CPU runs a product whose left operand is a
+    transposed view (contracting its first axis) at about half the GEMM rate; copying the
+    transpose first (``O(r d)``, against ``O(r d²)`` for the product) restores it (measured:
+    N = 12 sector pair 2.9 s → 1.8 s on one core)."""
+    return jax.lax.optimization_barrier(X.T)
+
+
 def pair_elements(Va, Vb, dst, src):
     """``(Σ_j |A^j|², |Σ_j A^j|²)`` between sectors ``k`` (eigenvectors ``Va``) and ``k+1``
     (``Vb``), ``A^j = V_{k+1}[dst_j]ᵀ V_k[src_j]`` (``dst, src``: :meth:`Basis.raising`)."""
@@ -92,7 +100,7 @@ def pair_elements(Va, Vb, dst, src):
     def step(carry, idx):
         s2, s1 = carry
         d, s = idx
-        A = Vb[d].T @ Va[s]  # <n|S^+_j|n'> for all n in k+1, n' in k
+        A = _transposed(Vb[d]) @ Va[s]  # <n|S^+_j|n'> for all n in k+1, n' in k
         return (s2 + A * A, s1 + A), None
 
     zeros = jnp.zeros((Vb.shape[0], Va.shape[0]), Va.dtype)
@@ -118,7 +126,7 @@ def _sum_sz_squares(V, subsets):
 
         def step(acc, idx):
             P = V[idx]
-            C = P.T @ P
+            C = _transposed(P) @ P
             return acc + C * C, None
 
         acc, _ = jax.lax.scan(step, jnp.zeros_like(V), subsets)
@@ -128,7 +136,8 @@ def _sum_sz_squares(V, subsets):
     def step2(acc, idx):
         P = V[idx]
         P1, P2 = P[:, :h], P[:, h:]
-        C11, C12, C22 = P1.T @ P1, P1.T @ P2, P2.T @ P2
+        T1, T2 = _transposed(P1), _transposed(P2)
+        C11, C12, C22 = T1 @ P1, T1 @ P2, T2 @ P2
         return (acc[0] + C11 * C11, acc[1] + C12 * C12, acc[2] + C22 * C22), None
 
     z = lambda a, b: jnp.zeros((a, b), V.dtype)

@@ -504,7 +504,6 @@ MEMORY_CASES = [
     ("steady_state", lambda m: dl.steady_state(m)),
     ("relaxation_rates", lambda m: dl.relaxation_rates(m)),
     ("dnp_profile", lambda m: dl.dnp_profile(m, PAR.omega_mw[None])),
-    ("eigenstate_polarizations", lambda m: dl.eigenstate_polarizations(m)),
     ("diagonalize", lambda m: dl.diagonalize(m)),
     ("sector_hamiltonian", lambda m: dl.sector_hamiltonian(m, 2)),
 ]
@@ -516,6 +515,17 @@ def test_memory_refused_with_the_number(monkeypatch, name, call):
     monkeypatch.setenv("JAXSPIN_MEMORY_LIMIT", "20K")
     with pytest.raises(jaxspin.MemoryBudgetError, match=r"N = 5 electron spins .*needs about"):
         call(model)
+
+
+def test_eigenstate_memory_refused_with_the_number(monkeypatch):
+    """Fig. 4 diagonalizes one electron sector (N = 5: 10 states, about 4.5 KB), not the
+    whole pipeline: it fits in 20 KB, and is refused with the number below its size."""
+    model = dl.random_model(KEY, 5, PAR)
+    monkeypatch.setenv("JAXSPIN_MEMORY_LIMIT", "20K")
+    dl.eigenstate_polarizations(model)
+    monkeypatch.setenv("JAXSPIN_MEMORY_LIMIT", "2K")
+    with pytest.raises(jaxspin.MemoryBudgetError, match=r"N = 5 electron spins .*needs about"):
+        dl.eigenstate_polarizations(model)
 
 
 def test_memory_counts_the_block_of_realizations(monkeypatch):
