@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 
 import jaxspin  # noqa: E402
 import jaxspin.deluca16 as dl  # noqa: E402
-from jaxspin._progress import Progress  # noqa: E402
+from jaxspin import Progress  # noqa: E402
 
 
 SIZES = {

@@ -33,25 +33,23 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import jaxspin  # noqa: E402
-from jaxspin._progress import Progress  # noqa: E402
+from jaxspin import Progress  # noqa: E402
 from jaxspin.gong11 import (  # noqa: E402
+    ConstantDiffusion,
     DiskGrid,
     Krylov,
     QuantumDot,
     SquareLattice,
+    constant_diffusion_model,
     default_neighbourhood,
     diffusion_coefficient,
     diffusion_map,
+    fit_dot,
+    fit_effective_diffusion,
     flipflop_prefactors,
     lattice_decay,
     neighbourhood,
     overhauser_decay,
-)
-from jaxspin.gong11._fit import (  # noqa: E402
-    ConstantDiffusion,
-    constant_diffusion_model,
-    fit_dot,
-    fit_effective_diffusion,
 )
 
 

@@ -22,14 +22,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxspin import smirnov24 as s24  # noqa: E402
-from jaxspin._overhauser import (  # noqa: E402
+from jaxspin import (  # noqa: E402
     OverhauserField,
+    Progress,
     TanhSinh,
     overhauser_mc,
     overhauser_radial,
+    smirnov24 as s24,
 )
-from jaxspin._progress import Progress  # noqa: E402
 
 
 KEY = "smirnov24"

@@ -25,6 +25,7 @@ from . import (
     constants as constants,
     danon11 as danon11,
     deluca16 as deluca16,
+    extend as extend,
     gong11 as gong11,
     latta09 as latta09,
     smirnov24 as smirnov24,
@@ -52,6 +53,7 @@ from ._memory import (
     MemoryBudgetError as MemoryBudgetError,
     available_memory_bytes as available_memory_bytes,
     check_fits as check_fits,
+    format_bytes as format_bytes,
 )
 from ._mesolve import mesolve as mesolve
 from ._overhauser import (
@@ -65,6 +67,7 @@ from ._overhauser import (
     overhauser_radial as overhauser_radial,
     radial_density as radial_density,
 )
+from ._progress import Progress as Progress
 from ._qutip import to_qutip as to_qutip
 from ._ratematrix import (
     GTH as GTH,

@@ -72,6 +72,8 @@ def map_batched(
 ) -> Any:
     """Apply ``kernel`` (one problem) over the broadcast leading dims of ``args``.
 
+    ``core_ndims[i]`` is the number of trailing (core) dimensions of ``args[i]``, ``names``
+    name the arguments in shape errors (``ValueError``); values and units pass through.
     Arguments that are ``None`` or have no batch dimensions are passed unbatched.
     Returns the kernel's PyTree output with the batch shape prepended to every leaf.
     ``block_size`` is a positive int or ``None`` (one ``vmap``); ``ValueError`` otherwise.

@@ -110,8 +110,9 @@ def _escape(msg: str) -> str:
 
 def error_if(x: Any, pred: Any, msg: str) -> Any:
     """``x``, with a run-time error ``msg`` if any entry of ``pred`` is true: the one
-    staging point of jaxspin's value checks (``equinox.error_if`` or a deferred check,
-    see the module docstring)."""
+    staging point of jaxspin's value checks (``equinox.error_if``, or a deferred check
+    under :func:`jit`; see the module docstring). ``x`` is any PyTree, in any units;
+    ``pred`` a boolean array."""
     if deferred():
         checkify.check(jnp.logical_not(jnp.any(pred)), _escape(msg))
         return x
@@ -120,7 +121,8 @@ def error_if(x: Any, pred: Any, msg: str) -> Any:
 
 def result_error_if(x: Any, result: Any, pred: Any) -> Any:
     """``result.error_if(x, pred)`` for an ``equinox.Enumeration`` item ``result`` (the
-    message is that of the result's value), staged as :func:`error_if` is."""
+    message is that of the result's value), staged as :func:`error_if` is. ``x`` any
+    PyTree (any units), ``pred`` a boolean array; returns ``x``."""
     if not deferred():
         return result.error_if(x, pred)
     value = result._value

@@ -28,21 +28,39 @@ def _to_dense(x: Any) -> Any:
 
 
 def complex_dtype():
+    """jaxspin's complex dtype: ``complex128`` in x64 mode (the default), else ``complex64``
+    (``jnp.result_type(complex)``; dimensionless, no units). Never hard-code a dtype.
+
+    Example:
+        >>> import jaxspin
+        >>> str(jaxspin.extend.complex_dtype())
+        'complex128'
+    """
     return jnp.result_type(complex)
 
 
 def real_dtype():
+    """jaxspin's real dtype: ``float64`` in x64 mode (the default), else ``float32``
+    (``jnp.result_type(float)``; dimensionless, no units).
+
+    Example:
+        >>> import jaxspin
+        >>> str(jaxspin.extend.real_dtype())
+        'float64'
+    """
     return jnp.result_type(float)
 
 
 def is_concrete(x: Any) -> bool:
-    """True when ``x`` holds a value now (not a tracer inside jit/vmap/grad)."""
+    """True when ``x`` holds a value now (not a tracer inside jit/vmap/grad). ``x`` is any
+    object (an array in any units); a non-array is concrete."""
     return not isinstance(x, jax.core.Tracer)
 
 
 def concretely(x: Any, predicate: Callable[[Array], Any]) -> bool:
     """``bool(predicate(x))`` evaluated now when ``x`` holds a value, also inside a jit trace
-    (where a plain ``jnp`` call on a constant would be staged); ``False`` for a tracer."""
+    (where a plain ``jnp`` call on a constant would be staged); ``False`` for a tracer.
+    ``predicate`` sees ``x`` in its own units."""
     if not is_concrete(x):
         return False
     with jax.ensure_compile_time_eval():
@@ -50,8 +68,10 @@ def concretely(x: Any, predicate: Callable[[Array], Any]) -> bool:
 
 
 def as_operator(x: Any, name: str) -> Array:
-    """A complex ``(..., n, n)`` JAX array from an array-like or a QuTiP ``Qobj`` (not a
-    superoperator: ``ValueError``)."""
+    """A complex ``(..., n, n)`` JAX array (:func:`complex_dtype`) from an array-like or a
+    QuTiP ``Qobj`` (not a superoperator: ``ValueError``); units unchanged (an operator,
+    e.g. a Hamiltonian in angular-frequency units). Other shapes: ``ValueError`` naming
+    ``name``."""
     check_not_superoperator(x, name)
     arr = jnp.asarray(_to_dense(x))
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
@@ -88,6 +108,9 @@ def as_operators(xs: Any, name: str, n: int) -> Array:
 
 
 def as_real(x: Any, name: str, *, ndim_min: int = 0) -> Array:
+    """``x`` as a real JAX array (:func:`real_dtype`), units unchanged: a complex input with
+    a (concretely) nonzero imaginary part, or fewer than ``ndim_min`` dimensions, is a
+    ``ValueError`` naming ``name``; a zero imaginary part is dropped."""
     arr = jnp.asarray(_to_dense(x))
     if jnp.iscomplexobj(arr):
         if concretely(arr, lambda a: jnp.any(jnp.imag(a) != 0)):
@@ -99,7 +122,8 @@ def as_real(x: Any, name: str, *, ndim_min: int = 0) -> Array:
 
 
 def check_finite(x: Array, name: str) -> Array:
-    """Raise (eagerly or at run time) if ``x`` holds NaN or inf."""
+    """``x``, refused if it holds NaN or inf: ``ValueError`` naming ``name`` when ``x`` is
+    concrete, a staged run-time check (:func:`error_if`) when traced. Any units."""
     msg = f"`{name}` contains NaN or inf."
     if is_concrete(x):
         # a concrete array inside a jit trace: evaluate now instead of staging the check
@@ -111,7 +135,9 @@ def check_finite(x: Array, name: str) -> Array:
 
 
 def check_hermitian(x: Array, name: str, rtol: float = 1e-10) -> Array:
-    """Raise if ``x`` (``(..., n, n)``) is not Hermitian to ``rtol`` of its largest entry."""
+    """``x`` (``(..., n, n)``, any units), refused (``ValueError`` naming ``name``, or a
+    staged check when traced) unless Hermitian to ``rtol`` (dimensionless) of its largest
+    entry."""
     concrete = is_concrete(x)
     with jax.ensure_compile_time_eval() if concrete else contextlib.nullcontext():
         dev = jnp.max(jnp.abs(x - jnp.conj(jnp.swapaxes(x, -1, -2))), initial=0.0)
@@ -139,8 +165,14 @@ def check_nonnegative(x: Array, name: str) -> Array:
 def check_value(x: Array, bad: Callable[[Array], Array], msg: str) -> Array:
     """The one pattern for a value check: raise ``ValueError(msg)`` now if ``bad(x)`` is true
     for a concrete ``x`` (also inside a jit trace), else stage ``eqx.error_if`` so the same
-    call is refused inside ``jit``/``vmap``. ``bad`` maps ``x`` to a boolean (any shape;
-    reduced with ``any``)."""
+    call is refused inside ``jit``/``vmap``. ``bad`` maps ``x`` (in its own units) to a
+    boolean (any shape; reduced with ``any``). Returns ``x``.
+
+    Example:
+        >>> import jax.numpy as jnp, jaxspin
+        >>> jaxspin.extend.check_value(jnp.asarray(2.0), lambda t: t <= 0, "`T_K` must be > 0.")
+        Array(2., dtype=float64, weak_type=True)
+    """
     if is_concrete(x):
         with jax.ensure_compile_time_eval():
             if bool(jnp.any(bad(x))):
@@ -150,8 +182,8 @@ def check_value(x: Array, bad: Callable[[Array], Array], msg: str) -> Array:
 
 
 def check_positive(x: Array, name: str, *, strict: bool = True) -> Array:
-    """Raise (eagerly or at run time) unless every entry of ``x`` is finite and ``> 0``
-    (``strict``) or ``>= 0``."""
+    """``x`` (any units), refused (eagerly or at run time, as :func:`check_value`) unless
+    every entry is finite and ``> 0`` (``strict``) or ``>= 0``."""
     rel = "> 0" if strict else ">= 0"
     return check_value(
         x,
@@ -162,8 +194,8 @@ def check_positive(x: Array, name: str, *, strict: bool = True) -> Array:
 
 def bad_input(x: Array, *, hermitian: bool = False, nonnegative: bool = False) -> Array:
     """Boolean scalar: ``x`` has NaN/inf, or (optionally) is not Hermitian to 1e-10 of its
-    largest entry, or has negative entries. For ``throw=False`` paths that must turn a bad
-    point into a result code instead of raising."""
+    largest entry, or has negative entries (``x`` in any units). For ``throw=False`` paths
+    that must turn a bad point into a result code instead of raising."""
     bad = ~jnp.all(jnp.isfinite(x))
     if hermitian:
         dev = jnp.max(jnp.abs(x - jnp.conj(jnp.swapaxes(x, -1, -2))), initial=0.0)
@@ -176,8 +208,9 @@ def bad_input(x: Array, *, hermitian: bool = False, nonnegative: bool = False) -
 
 def check_int(x: Any, name: str, low: int = 0, high: int | None = None, why: str = "") -> int:
     """``x`` as a Python int in ``[low, high]``: an eager check (the value fixes a shape, a
-    loop count or a block size, so it cannot be traced). ``ValueError`` naming ``name``
-    for a bool, a float, a traced value or one out of range."""
+    loop count or a block size, so it cannot be traced; a count, no units). ``ValueError``
+    naming ``name`` (``why`` appended) for a bool, a float, a traced value or one out of
+    range."""
     if isinstance(x, bool | np.bool_):
         raise ValueError(f"`{name}` must be an integer; got {x!r}.")
     try:

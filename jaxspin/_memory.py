@@ -17,7 +17,13 @@ class MemoryBudgetError(MemoryError):
 
 
 def format_bytes(nbytes: float) -> str:
-    """Human-readable size, e.g. ``'1.5 GiB'``."""
+    """Human-readable size of ``nbytes`` [bytes], in binary units (B, KiB, ..., TiB).
+
+    Example:
+        >>> import jaxspin
+        >>> jaxspin.format_bytes(1.5 * 2**30)
+        '1.5 GiB'
+    """
     try:
         value = float(nbytes)
     except OverflowError:  # a Python int beyond float range (e.g. 2**2000 basis states)

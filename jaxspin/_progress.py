@@ -23,7 +23,9 @@ def _fmt_time(seconds: float) -> str:
 
 
 class Progress:
-    """Progress over ``total`` units of work.
+    """Progress over ``total`` units of work (``unit`` names them; rates are shown per
+    second of wall time, remaining time in seconds or ``h:mm:ss``), written to ``stream``
+    (stderr); ``JAXSPIN_PROGRESS=0`` or ``enabled=False`` silences it.
 
     Use as a context manager::
 

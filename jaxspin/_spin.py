@@ -68,7 +68,7 @@ def _spins(spins: Any) -> tuple[float, ...]:
 def check_half_integer(x: Any, name: str, *, what: str = "(1/2, 1, 3/2, ...)") -> float:
     """``x`` as a float, a positive half-integer (a nuclear or electron spin ``>= 1/2``);
     ``ValueError`` naming ``name`` otherwise (also for NaN/inf or a non-number). Static:
-    the spin fixes the Hilbert-space dimension."""
+    the spin fixes the Hilbert-space dimension. Units of ħ (dimensionless)."""
     try:
         value = float(x)
     except (TypeError, ValueError):

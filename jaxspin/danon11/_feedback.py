@@ -28,7 +28,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike, Bool, Float
 
-from .._checks import filter_jit
+from .._checks import jit
 from .._evolve import Trajectory, odesolve
 from .._inputs import check_finite, check_int, check_value
 from .._progress import Progress
@@ -172,7 +172,7 @@ def _grid(model: AbstractDotModel, grid_size: int) -> Float[Array, " g"]:
     return jnp.linspace(-K, K, grid_size, dtype=model.coupling.dtype)
 
 
-@filter_jit
+@jit
 def _analyse(model, b_ext, k_from, solver, grid_size, max_roots, xtol):
     """Fixed points at ``b_ext`` and the attractor reached from ``k_from`` (one compile
     serves :func:`fixed_points` and every step of :func:`follow_branch`)."""

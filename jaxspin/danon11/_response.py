@@ -28,17 +28,15 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
-from .._batching import map_batched
-from .._checks import filter_jit
+from .._checks import jit
 from .._inputs import as_operator, bad_input, check_finite, check_hermitian, is_concrete
 from .._liouvillian import Lindbladian
 from .._steady import (
     RESULTS,
     AbstractSteadyStateSolver,
     DenseLU,
-    _memory_check,
-    _prepare,
     factorize,
+    linear_response,
 )
 
 
@@ -134,31 +132,35 @@ def spin_response_single(
     return invalidate(response_kernel(lindbladian, ops, solver, throw), bad)
 
 
-def response_kernel(lindbladian, ops, solver, throw) -> SpinResponse:
-    site_shape = ops.shape[:-3]
-    n = lindbladian.dim
-    flat = ops.reshape((-1, n, n)).astype(lindbladian.H.dtype)
-    k = flat.shape[0]
-
-    fact = factorize(lindbladian, solver)
-    ss = fact.steadystate(throw=throw)
-    rho = ss.rho
+def response_sources(flat: Complex[Array, "k n n"], rho: Complex[Array, "n n"]) -> Array:
+    """The ``2k`` sources ``s_χ = i[ρ0, S^b]`` (first ``k``) and
+    ``s_R = [ρ0, S^b]_+ - 2 Tr(S^b ρ0) ρ0`` (last ``k``) of the ``k`` operators ``flat``."""
     mean = jnp.real(jnp.einsum("kij,ji->k", flat, rho))
     rho_s = jnp.einsum("ij,kjl->kil", rho, flat)
     s_rho = jnp.einsum("kij,jl->kil", flat, rho)
     chi_src = 1j * (rho_s - s_rho)
     r_src = rho_s + s_rho - 2 * mean[:, None, None].astype(rho.dtype) * rho[None]
-    sources = jnp.concatenate([chi_src, r_src])
-    xs, results = jax.vmap(lambda s: fact.response(s, hermitian=True, throw=throw))(sources)
+    return jnp.concatenate([chi_src, r_src])
+
+
+class _Sources(eqx.Module):
+    """``rho -> response_sources(flat, rho)``: the callable ``sources`` handed to
+    :func:`jaxspin.linear_response` (a Module, so ``flat`` is traced, not a jit constant)."""
+
+    flat: Complex[Array, "k n n"]
+
+    def __call__(self, rho):
+        return response_sources(self.flat, rho)
+
+
+def assemble(flat, rho, xs, site_shape, result) -> SpinResponse:
+    """One point's :class:`SpinResponse` from ``ρ0`` and the responses ``xs`` (``2k``) to
+    :func:`response_sources`: ``S^a = Tr(S^a ρ0)``, ``M[a, j] = Tr(S^a x_j)``."""
+    k = flat.shape[0]
+    mean = jnp.real(jnp.einsum("kij,ji->k", flat, rho))
     # M[a, j] = Tr(S^a x_j): columns 0..k-1 are χ^{·b}, k..2k-1 are R^{·b}.
     M = jnp.real(jnp.einsum("aij,bji->ab", flat, xs))
     chi, R = M[:, :k], M[:, k:]
-
-    result = ss.result
-    for j in range(2 * k):
-        r_j = jax.tree_util.tree_map(lambda v: v[j], results)
-        result = RESULTS.where(result == RESULTS.successful, r_j, result)
-
     p = k // 3
     if site_shape:
         S = mean.reshape(p, 3)
@@ -169,13 +171,33 @@ def response_kernel(lindbladian, ops, solver, throw) -> SpinResponse:
     return SpinResponse(rho, S, chi, R, result)
 
 
-@filter_jit
-def _spin_response_jit(H, jumps, r, ops, bad, solver, throw, validate):
-    def kernel(H, c, r):
-        lind = Lindbladian(H, c, r, validate=validate)
-        return invalidate(response_kernel(lind, ops, solver, throw), bad)
+def response_kernel(lindbladian, ops, solver, throw) -> SpinResponse:
+    """One point: one :func:`jaxspin.factorize` for the steady state and all ``2k``
+    responses (``ops`` already checked; the result is the first failure)."""
+    n = lindbladian.dim
+    flat = ops.reshape((-1, n, n)).astype(lindbladian.H.dtype)
+    fact = factorize(lindbladian, solver)
+    ss = fact.steadystate(throw=throw)
+    sources = response_sources(flat, ss.rho)
+    xs, results = jax.vmap(lambda s: fact.response(s, hermitian=True, throw=throw))(sources)
+    result = ss.result
+    for j in range(sources.shape[0]):
+        r_j = jax.tree_util.tree_map(lambda v: v[j], results)
+        result = RESULTS.where(result == RESULTS.successful, r_j, result)
+    return assemble(flat, ss.rho, xs, ops.shape[:-3], result)
 
-    return map_batched(kernel, [H, jumps, r], [2, 3, 2], ["H", "jump_ops", "rates"])
+
+@jit
+def _assemble_batched(flat, rho, xs, site_shape, result, bad) -> SpinResponse:
+    """:func:`assemble` over the batch dimensions of ``rho`` (``(..., n, n)``) and ``xs``
+    (``(..., 2k, n, n)``), then ``NaN`` where ``bad`` (:func:`invalidate`)."""
+    n = flat.shape[-1]
+    bshape = rho.shape[:-2]
+    one = lambda rho, xs, res: assemble(flat, rho, xs, site_shape, res)
+    flat_result = jax.tree_util.tree_map(lambda v: v.reshape(-1), result)
+    out = jax.vmap(one)(rho.reshape(-1, n, n), xs.reshape(-1, *xs.shape[-3:]), flat_result)
+    out = jax.tree_util.tree_map(lambda v: v.reshape(*bshape, *v.shape[1:]), out)
+    return invalidate(out, bad)
 
 
 def spin_response(
@@ -200,9 +222,15 @@ def spin_response(
     - ``solver``, ``throw``: as in :func:`jaxspin.steadystate`.
 
     Returns a :class:`SpinResponse` (``rho``, ``S``, ``chi``, ``R``, ``result``), computed
-    by the perturbed-steady-state recipe of [Danon11, IMPLEMENTATION] with one factorisation
-    per point. ``χ`` is in units of 1/(the unit of ``H``). Differentiable (implicit
-    gradients), jit- and vmap-safe.
+    by the perturbed-steady-state recipe of [Danon11, IMPLEMENTATION]:
+    :func:`jaxspin.linear_response` with the ``2k`` sources of each point's ``ρ0`` (one
+    factorisation per point), then ``Tr(S^a x_j)``. ``χ`` is in units of 1/(the unit of
+    ``H``). Differentiable (implicit gradients), jit- and vmap-safe.
+
+    Checks: ``spin_ops`` shape (``ValueError``), finite and Hermitian (as in
+    :func:`spin_response_single`); ``H``, ``jump_ops``, ``rates``, memory and ``throw=False``
+    as in :func:`jaxspin.linear_response` (a bad point gets a non-successful ``result``
+    and NaN arrays, the batch goes on).
 
     Example:
         >>> import jax.numpy as jnp, jaxspin
@@ -215,8 +243,10 @@ def spin_response(
     """
     if spin_ops is None:
         raise ValueError("`spin_ops` is required: (3, n, n) or (p, 3, n, n).")
-    H, jumps, r, n, concrete = _prepare(H, jump_ops, rates)
-    ops, bad = _check_spin_ops(_spin_ops_shape(spin_ops, n), throw)
-    shapes = [H.shape[:-2], jumps.shape[:-3]] + ([] if r is None else [r.shape[:-2]])
-    _memory_check(solver, n, jnp.broadcast_shapes(*shapes))
-    return _spin_response_jit(H, jumps, r, ops, bad, solver, throw, not concrete)
+    H = as_operator(H, "H")
+    ops, bad = _check_spin_ops(_spin_ops_shape(spin_ops, H.shape[-1]), throw)
+    flat = ops.reshape((-1, *ops.shape[-2:]))
+    ss, xs = linear_response(
+        H, jump_ops, _Sources(flat), rates=rates, solver=solver, hermitian=True, throw=throw
+    )
+    return _assemble_batched(flat, ss.rho, xs, ops.shape[:-3], ss.result, bad)

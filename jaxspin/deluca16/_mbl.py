@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._checks import filter_jit
+from .._checks import jit
 from .._memory import available_memory_bytes, check_fits, format_bytes
 from ._basis import basis
 from ._ed import _sector_hamiltonian
@@ -46,7 +46,7 @@ def _kernel(model: DeLucaModel, site):
     return e, (sz if site is None else sz[:, site])
 
 
-@filter_jit
+@jit
 def _eig_jit(model, site, block):
     return map_models(lambda m: _kernel(m, site), model, block_size=block)
 

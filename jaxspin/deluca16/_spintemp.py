@@ -41,7 +41,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, Float
 
-from .._checks import error_if, filter_jit
+from .._checks import error_if, jit
 from .._inputs import check_value, is_concrete
 from ._model import (
     KAPPA_FIELDS,
@@ -107,7 +107,7 @@ def _fm_residual(y, args):
     return jnp.stack([(jnp.mean(e_ans) - e_target) / scale, jnp.mean(m_ans) - m_target])
 
 
-@filter_jit
+@jit
 def _fit(energies, magnetization, p, omega_e, scale, max_steps):
     e_target = jnp.mean(jnp.sum(p * energies, axis=-1))
     m_target = jnp.mean(jnp.sum(p * magnetization, axis=-1))
@@ -375,7 +375,7 @@ def _start(params, offsets):
     return jnp.stack([a, b / a])  # (β_s W, h_rot / W)
 
 
-@filter_jit
+@jit
 def _solve_pe(params, offsets, order, line, y0, max_steps):
     if offsets is None:
         fn, args = _continuum_balance, (params, order, line)

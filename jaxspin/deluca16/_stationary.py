@@ -24,7 +24,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .._batching import map_batched
-from .._checks import filter_jit, result_error_if
+from .._checks import jit, result_error_if
 from .._inputs import check_int, check_value
 from .._ratematrix import STATIONARY_RESULTS, stationary_block_tridiagonal
 from ._ed import _diagonalize, check_size, magnetizations
@@ -137,7 +137,7 @@ def _invalid_state(st: SteadyState, bad) -> SteadyState:
     )
 
 
-@filter_jit
+@jit
 def _steady_jit(model, block, throw):
     kernel = steady_state_kernel if throw else guarded(steady_state_kernel, _invalid_state)
     out = map_models(kernel, model, block_size=block)
@@ -183,7 +183,7 @@ def steady_state(
     return _steady_jit(model, block, throw)
 
 
-@filter_jit
+@jit
 def _relax_jit(model, k, block, throw):
     kernel = lambda m: slowest_relaxation_kernel(m, k)
     if not throw:
@@ -288,7 +288,7 @@ def _invalid_profile(out, bad):
     return pn, pe, p, energies, magnetization
 
 
-@filter_jit
+@jit
 def _profile_jit(model, omega_mw, block, throw):
     kernel = lambda m, w: _profile_kernel(m, w, not throw)
     if not throw:

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._checks import filter_jit
+from .._checks import jit as filter_jit
 from .._memory import available_memory_bytes, check_fits, format_bytes
 from .._progress import Progress
 from .._ratematrix import (

@@ -29,6 +29,13 @@ from ._decay import (
     overhauser_decay as overhauser_decay,
     overhauser_vectors as overhauser_vectors,
 )
+from ._fit import (
+    ConstantDiffusion as ConstantDiffusion,
+    SpectralDecay as SpectralDecay,
+    constant_diffusion_model as constant_diffusion_model,
+    fit_dot as fit_dot,
+    fit_effective_diffusion as fit_effective_diffusion,
+)
 from ._krylov import (
     ODE as ODE,
     AbstractPropagator as AbstractPropagator,

@@ -37,7 +37,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .. import constants
 from .._batching import map_batched
-from .._checks import filter_jit
+from .._checks import jit
 from .._inputs import check_int, check_value, is_concrete
 from .._memory import check_fits
 from ._lattice import Neighbourhood
@@ -314,7 +314,7 @@ def _flipflop_rate(dot, C, A_ik, g):
 # ----------------------------------------------------------------------------------------
 # The stencil: all partners of one site
 # ----------------------------------------------------------------------------------------
-@filter_jit
+@jit
 def bond_rates(
     dot: QuantumDot, nb: Neighbourhood, x_k: Float[ArrayLike, " 3"]
 ) -> Float[Array, " n"]:
@@ -341,7 +341,7 @@ def bond_rates(
     return _flipflop_rate(dot, C_ik, A_i - A_k, g)
 
 
-@filter_jit
+@jit
 def diffusion_tensor(
     dot: QuantumDot, nb: Neighbourhood, xy: Float[ArrayLike, " 2"]
 ) -> Float[Array, "2 2"]:
@@ -358,7 +358,7 @@ def diffusion_tensor(
     return jnp.einsum("b,bi,bj->ij", W, d, d) / 2
 
 
-@filter_jit
+@jit
 def diffusion_coefficient(
     dot: QuantumDot, nb: Neighbourhood, xy: Float[ArrayLike, " 2"]
 ) -> Float[Array, ""]:
@@ -404,7 +404,7 @@ def diffusion_map(
     return _diffusion_map(dot, nb, points, int(block_size))
 
 
-@filter_jit
+@jit
 def _diffusion_map(dot, nb, points, block_size):
     return map_batched(
         lambda p: diffusion_tensor(dot, nb, p),
@@ -438,7 +438,7 @@ def bond_rates_at(
     return _bond_rates_at(dot, nb, sites, int(block_size))
 
 
-@filter_jit
+@jit
 def _bond_rates_at(dot, nb, sites, block_size):
     return map_batched(
         lambda x: bond_rates(dot, nb, x), [sites], [1], ["sites"], block_size=block_size

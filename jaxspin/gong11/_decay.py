@@ -9,7 +9,7 @@ In the continuum each cell of area ``h²`` holds ``h² / area_per_site`` nuclei.
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import filter_jit
+from .._checks import jit
 from .._inputs import check_value
 from ._couplings import QuantumDot, _check_dot, diffusion_map, hyperfine
 from ._krylov import AbstractPropagator, Krylov
@@ -169,7 +169,7 @@ def overhauser_decay(
     return _overhauser_decay(dot, ts, nb, grid, r0_nm, iz0, form, boundary, solver)
 
 
-@filter_jit
+@jit
 def _overhauser_decay(dot, ts, nb, grid, r0_nm, iz0, form, boundary, solver):
     op, u, v = _continuum_problem(dot, nb, grid, r0_nm, iz0, form, boundary)
     matvec, left, right = op.symmetric()
@@ -206,6 +206,6 @@ def lattice_decay(
     return _lattice_solve(ld, u, v, ts, solver)
 
 
-@filter_jit
+@jit
 def _lattice_solve(ld, u, v, ts, solver):
     return solver.quadratic_form(ld, u, v, ts)

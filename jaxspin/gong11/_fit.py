@@ -33,9 +33,10 @@ class ConstantDiffusion(eqx.Module):
 
 
 class SpectralDecay(eqx.Module):
-    """``h(t; D) = Σ_n weights_n exp(D ritz_n t)`` for the constant-``D`` problem (exact in
-    ``D`` for the Lanczos quadrature of the unit-``D`` operator). ``__call__(params, ts)``
-    is a :func:`jaxspin.fit` model."""
+    """``h(t; D) = Σ_n weights_n exp(D ritz_n t)`` [rad/s] for the constant-``D`` problem
+    (exact in ``D`` for the Lanczos quadrature of the unit-``D`` operator): ``ritz``
+    [1/nm²] (eigenvalues of that operator, ``<= 0``), ``weights`` [rad/s]. ``__call__(params,
+    ts)`` (a :class:`ConstantDiffusion`, times [s]) is a :func:`jaxspin.fit` model."""
 
     ritz: Float[Array, " m"]
     weights: Float[Array, " m"]

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._batching import map_batched
-from .._checks import filter_jit
+from .._checks import jit
 from .._inputs import as_real, check_finite, check_value
 
 
@@ -149,7 +149,7 @@ def entry_point(*array_args: str):
     with new Python numbers reuse the compiled code instead of recompiling."""
 
     def decorate(fn):
-        jitted = filter_jit(fn)
+        jitted = jit(fn)
         sig = inspect.signature(fn)
 
         @functools.wraps(fn)
