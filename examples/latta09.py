@@ -4,12 +4,15 @@ locking, a (detuning × Ω_L) polarization map, and a robustness panel.
     python examples/latta09.py --out figures --size small
 
 ``size="small"`` runs in a few minutes on 2 CPU cores; ``size="paper"`` uses larger nuclear
-baths and finer grids. Every figure's data is saved next to it as ``.npz``.
+baths and finer grids; ``size="large"`` runs only the N = 10⁴-10⁵ baths on the paper's time
+axis (:func:`figure_s1_large`, :func:`figure_large_table`). Every figure's data is saved
+next to it as ``.npz``.
 """
 
 import argparse
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import matplotlib
 
@@ -18,12 +21,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxspin._progress import Progress  # noqa: E402
+from jaxspin import Progress  # noqa: E402
 from jaxspin.latta09 import (  # noqa: E402
     RATE_UNIT_PER_SECOND,
     DickeSpace,
+    ImplicitEuler,
     Latta09Params,
     PhenomenologicalModel,
+    ShellBath,
     detuning_scan,
     drag,
     dragging_width,
@@ -33,11 +38,14 @@ from jaxspin.latta09 import (  # noqa: E402
     polarization_map,
     polarization_rates,
     scan_detunings,
+    shell_steady_state,
     zero_crossings,
 )
 
 
 KEY = "latta09"
+#: The sizes :func:`make_figures` knows (``jaxspin figures --size``).
+FIGURE_SIZES = ("small", "paper", "large")
 DECAY_ONLY = ("decay_up", "decay_down")
 
 
@@ -427,12 +435,294 @@ def figure_robustness(out_dir: Path, n_nuclei: int) -> list[Path]:
     )
 
 
+# ------------------------------------------------------------ large baths (size="large")
+#: Dwell times [s] of the large-bath Fig. S1: the paper's 0.2, 1, 5 s [Latta09, Fig. S1a-b]
+#: and a few more for the saturation fit of Fig. S1c.
+LARGE_DWELLS = np.array([0.05, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0])
+#: Steps [µeV]: 0.4 and 1.2 of Fig. S1a-b, 0.2, 0.4, 1.6, 2.0 of Fig. S1c.
+LARGE_STEPS = (0.2, 0.4, 1.2, 1.6, 2.0)
+#: Truncation bound of the large-bath ladders (reported with every result).
+LARGE_TAIL = 1e-6
+#: Backward-Euler substeps per dwell (the error estimate is reported with every result).
+LARGE_SUBSTEPS = 4
+
+
+def large_config(n_nuclei: int, spin: float) -> tuple[DickeSpace, Latta09Params]:
+    """A bath of the real dot's size with the physical hyperfine constant A = 100 µeV (the
+    module defaults) and the strongly locking dot of the dragging examples (κ = Γ/500).
+    No rescaling of A with N: the nuclear rates then carry ε = (A/(N ω_z))², which puts the
+    build-up on the paper's time axis at N ~ 10⁵ (README, latta09)."""
+    return DickeSpace(n_nuclei, spin, tail=LARGE_TAIL), Latta09Params(kappa=0.002)
+
+
+def _rss_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def large_drag(space, params, step, dwells, span=3.0):
+    """One red → blue scan ``+span → −span`` [µeV] starting from the stationary state at
+    ``+span``, with :class:`ImplicitEuler`; returns the
+    detunings, the scan, its widths per dwell [µeV] and the wall time [s]."""
+    import time
+
+    d = scan_detunings(span, -span, step)
+    t0 = time.perf_counter()
+    s = drag(params, space, d, jnp.asarray(dwells), propagator=ImplicitEuler(LARGE_SUBSTEPS))
+    absn = np.asarray(s.absorption)
+    seconds = time.perf_counter() - t0
+    widths = np.array([dragging_width(d, a) for a in absn])
+    return d, s, widths, seconds
+
+
+def figure_s1_large(out_dir: Path, progress: bool, n_nuclei: int = 100_000) -> list[Path]:
+    """Fig. S1 on the paper's time axis for N spin-½ nuclei: scans at T_dwell = 0.2, 1, 5 s
+    (steps 0.4 and 1.2 µeV), width vs dwell for steps 0.2-2 µeV with the paper's common-τ
+    fit (rising part of each curve, as for the small figure), and the same fit on the most
+    blue Overhauser shift of each scan (whole dwell range). Nothing is tuned to the paper:
+    the parameters are :func:`large_config`'s."""
+    space, params = large_config(n_nuclei, 0.5)
+    g = float(params.gamma)
+    step = float(params.hyperfine) / n_nuclei
+    dets = np.arange(-round(3 / step), round(3 / step) + 1, round(0.05 / step)) * step
+    no_dnsp = detuning_scan(params, space, dets, include=DECAY_ONLY)
+    frozen = dragging_width(dets, np.asarray(no_dnsp.absorption))  # thermal line [µeV]
+    res = {}
+    with Progress(
+        len(LARGE_STEPS), desc=f"latta09 Fig. S1 (N = {n_nuclei})", enabled=progress
+    ) as bar:
+        for step in LARGE_STEPS:
+            res[step] = large_drag(space, params, step, LARGE_DWELLS)
+            bar.update(1)
+    fit_steps = (0.2, 0.4, 1.6, 2.0)
+    rise_t, rise_w = [], []
+    for step in fit_steps:
+        w = res[step][2]
+        k = int(np.argmax(w))
+        rise_t.append(LARGE_DWELLS[: k + 1])
+        rise_w.append(w[: k + 1])
+    usable = [i for i, t in enumerate(rise_t) if t.size >= 3]
+    # no curve with a rising part of >= 3 dwells (all relaxed already): no width fit
+    fit = (
+        fit_common_saturation([rise_t[i] for i in usable], [rise_w[i] for i in usable], throw=False)
+        if usable
+        else None
+    )
+    converged = fit is not None and bool(fit.converged)
+    # the same common-τ model on the most blue Overhauser shift reached in each scan (how
+    # far the nuclei follow the laser), whole dwell range: it saturates where the width
+    # does not (the finite-N lock escapes, README), so it is reported next to the width fit
+    shift_curves = [-np.asarray(res[s][1].overhauser_shift).min(axis=1) for s in fit_steps]
+    fit_shift = fit_common_saturation([LARGE_DWELLS] * len(fit_steps), shift_curves, throw=False)
+    tau_shift = float(fit_shift.params.tau) if fit_shift.converged else np.nan
+    picks = [int(np.argmin(np.abs(LARGE_DWELLS - t))) for t in (0.2, 1.0, 5.0)]
+    fig, ax = plt.subplots(1, 4, figsize=(19, 3.8))
+    for a, step in ((ax[0], 0.4), (ax[1], 1.2)):
+        d, s, w, _ = res[step]
+        for j, shade in zip(picks, (0.7, 0.4, 0.1), strict=True):
+            lab = f"T = {LARGE_DWELLS[j]:g} s: width {w[j] / g:.2f} Γ"
+            a.plot(d, np.asarray(s.absorption)[j] / g, color=str(shade), label=lab)
+        a.set_xlabel("laser detuning Δω (µeV), scanned red → blue")
+        a.set_ylabel("absorption / Γ")
+        a.set_title(f"step Δ = {step} µeV")
+        a.legend(fontsize=7)
+    for i, step in enumerate(fit_steps):
+        ax[2].semilogx(
+            LARGE_DWELLS, res[step][2] / g, "o", ms=3, color=f"C{i}", label=f"Δ = {step} µeV"
+        )
+    tau = float(fit.params.tau) if converged else np.nan
+    if converged:
+        for j, i in enumerate(usable):
+            tt = np.geomspace(LARGE_DWELLS[0], rise_t[i][-1], 100)
+            p = fit.params
+            w = p.w_min[j] + (p.w_max[j] - p.w_min[j]) * (1 - np.exp(-tt / p.tau))
+            ax[2].semilogx(tt, w / g, color=f"C{i}", lw=1)
+        ax[2].set_title(f"width vs dwell; common τ = {tau:.2g} s (fit)")
+    ax[2].axhline(frozen / g, color="0.5", ls=":", lw=1, label="no DNSP (thermal line)")
+    ax[2].set_xlabel("dwell time T_dwell (s)")
+    ax[2].set_ylabel("dragging width / Γ")
+    ax[2].legend(fontsize=7)
+    for i, step in enumerate(LARGE_STEPS):
+        ax[3].semilogx(
+            LARGE_DWELLS,
+            np.asarray(res[step][1].overhauser_shift).min(axis=1),
+            "o-",
+            ms=3,
+            color=f"C{i}",
+            label=f"Δ = {step} µeV",
+        )
+    ax[3].set_title(f"dragged shift; common τ = {tau_shift:.2g} s (fit, Δ of S1c)")
+    ax[3].set_xlabel("dwell time T_dwell (s)")
+    ax[3].set_ylabel("most blue Overhauser shift (µeV)")
+    ax[3].legend(fontsize=7)
+    err = max(float(np.asarray(res[s][1].propagation_error).sum(axis=1).max()) for s in LARGE_STEPS)
+    fig.suptitle(
+        f"Latta09 Fig. S1 on the paper's time axis: N = {n_nuclei} spin-½, A = "
+        f"{float(params.hyperfine):g} µeV, κ = {float(params.kappa)} µeV (homogeneous Dicke "
+        f"model; tail {space.tail_weight:.1e}, ℓ¹ propagation bound {err:.1e})"
+    )
+    return _save(
+        fig,
+        out_dir,
+        f"figS1_N{n_nuclei}",
+        dwells=LARGE_DWELLS,
+        steps=np.array(LARGE_STEPS),
+        widths_ueV=np.array([res[s][2] for s in LARGE_STEPS]),
+        widths_gamma=np.array([res[s][2] for s in LARGE_STEPS]) / g,
+        min_shift=np.array(
+            [np.asarray(res[s][1].overhauser_shift).min(axis=1) for s in LARGE_STEPS]
+        ),
+        tau=tau,
+        tau_err=float(fit.stderr.tau) if converged else np.nan,
+        tau_shift=tau_shift,
+        tau_shift_err=float(fit_shift.stderr.tau) if fit_shift.converged else np.nan,
+        frozen_width_ueV=frozen,
+        tail_weight=space.tail_weight,
+        propagation_bound=err,
+        seconds=np.array([res[s][3] for s in LARGE_STEPS]),
+        peak_rss_mib=_rss_mib(),
+    )
+
+
+def large_table(progress: bool) -> dict[tuple[int, float], dict[str, float]]:
+    """Stationary state and one dragging scan (step 0.4 µeV, dwells 0.2, 1, 5 s) for
+    N = 10⁴, 10⁵ and spin ½, 3/2: sizes, truncation, errors, widths [µeV], times [s];
+    ``peak_rss_mib`` is the process's peak so far (cumulative over the rows; per-row peaks:
+    ``benchmarks/bench_latta09_large.py``)."""
+    import time
+
+    out = {}
+    dwells = np.array([0.2, 1.0, 5.0])
+    configs = [(10_000, 0.5), (10_000, 1.5), (100_000, 0.5), (100_000, 1.5)]
+    with Progress(len(configs), desc="latta09 large baths", enabled=progress) as bar:
+        for n, spin in configs:
+            space, params = large_config(n, spin)
+            step = float(params.hyperfine) / n
+            dets = np.arange(-round(3 / step), round(3 / step) + 1, round(0.05 / step)) * step
+            t0 = time.perf_counter()
+            ss = detuning_scan(params, space, dets)
+            absn = np.asarray(ss.absorption)
+            t_ss = time.perf_counter() - t0
+            d, s, w, t_drag = large_drag(space, params, 0.4, dwells)
+            frozen = dragging_width(
+                dets, np.asarray(detuning_scan(params, space, dets, include=DECAY_ONLY).absorption)
+            )
+            out[(n, spin)] = {
+                "L": space.num_ladders,
+                "K": space.num_m,
+                "tail_weight": space.tail_weight,
+                "max_abs_P_stationary": float(np.max(np.abs(np.asarray(ss.polarization)))),
+                "stationary_width_ueV": dragging_width(dets, absn),
+                "frozen_width_ueV": frozen,
+                "stationary_seconds": t_ss,
+                "drag_seconds": t_drag,
+                "drag_steps": d.size,
+                "propagation_bound": float(np.asarray(s.propagation_error).sum(axis=1).max()),
+                **{f"width_ueV_T{t:g}": float(x) for t, x in zip(dwells, w, strict=True)},
+                "peak_rss_mib": _rss_mib(),
+            }
+            bar.update(1)
+    return out
+
+
+def figure_large_table(out_dir: Path, progress: bool) -> list[Path]:
+    table = large_table(progress)
+    keys = list(table)
+    cols = list(table[keys[0]])
+    fig, ax = plt.subplots(figsize=(16, 2.6))
+    ax.axis("off")
+    cells = [[f"{table[k][c]:.4g}" for c in cols] for k in keys]
+    tab = ax.table(
+        cellText=cells,
+        rowLabels=[f"N = {n:g}, I_n = {s:g}" for n, s in keys],
+        colLabels=cols,
+        loc="center",
+    )
+    tab.auto_set_font_size(False)
+    tab.set_fontsize(6)
+    fig.suptitle(
+        "Latta09 homogeneous Dicke model at large N (step 0.4 µeV; widths and Γ = 1 µeV; "
+        f"tail bound {LARGE_TAIL:g}, {LARGE_SUBSTEPS} backward-Euler substeps)"
+    )
+    return _save(
+        fig,
+        out_dir,
+        "large_table",
+        configs=np.array(keys),
+        columns=np.array(cols),
+        values=np.array([[table[k][c] for c in cols] for k in keys], float),
+    )
+
+
+def figure_shells(out_dir: Path, n_nuclei: int = 24) -> list[Path]:
+    """Stationary polarisation vs detuning of the homogeneous bath (one shell) and of two
+    Gaussian-envelope shells (:meth:`ShellBath.gaussian`) of the same N, with the ladder
+    bound (reverse Overhauser alone, tiny decay: every ladder at its top) of each."""
+    import time
+
+    params = Latta09Params(hyperfine=8.0 * np.sqrt(n_nuclei / 60), kappa=0.002)
+    dets = np.linspace(-4.0, 4.0, 41)
+    roh_only = ("reverse_overhauser",) + DECAY_ONLY
+    res = {}
+    for label, bath in (
+        ("1 shell (homogeneous)", ShellBath((n_nuclei,), (1.0,))),
+        ("2 Gaussian shells", ShellBath.gaussian(n_nuclei, 2)),
+    ):
+        t0 = time.perf_counter()
+        run = jax.jit(jax.vmap(lambda d, b=bath: shell_steady_state(params.replace(detuning=d), b)))
+        ss = run(jnp.asarray(dets))
+        bound = shell_steady_state(params.replace(decay=1e-7), bath, include=roh_only)
+        res[label] = (bath, ss, float(bound.polarization), time.perf_counter() - t0)
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    for i, (label, (_, ss, bound, _)) in enumerate(res.items()):
+        ax[0].plot(dets, np.asarray(ss.polarization), color=f"C{i}", label=label)
+        ax[0].axhline(bound, color=f"C{i}", ls=":", lw=1)
+        ax[0].axhline(-bound, color=f"C{i}", ls=":", lw=1)
+        ax[1].plot(
+            dets, np.asarray(ss.absorption) / float(params.gamma), color=f"C{i}", label=label
+        )
+    ax[0].set_ylabel("stationary polarisation P (dotted: ladder bound)")
+    ax[1].set_ylabel("absorption / Γ")
+    for a in ax:
+        a.set_xlabel("laser detuning Δω (µeV)")
+        a.legend(fontsize=8)
+    c = res["2 Gaussian shells"][0].couplings
+    fig.suptitle(
+        f"Latta09 inhomogeneous bath: N = {n_nuclei}, A = {float(params.hyperfine):.2f} µeV, "
+        f"shell couplings c_s N = {', '.join(f'{x * n_nuclei:.2f}' for x in c)}"
+    )
+    return _save(
+        fig,
+        out_dir,
+        "shells",
+        detuning=dets,
+        labels=np.array(list(res)),
+        polarization=np.array([np.asarray(r[1].polarization) for r in res.values()]),
+        overhauser_shift=np.array([np.asarray(r[1].overhauser_shift) for r in res.values()]),
+        absorption=np.array([np.asarray(r[1].absorption) for r in res.values()]),
+        ladder_bound=np.array([r[2] for r in res.values()]),
+        seconds=np.array([r[3] for r in res.values()]),
+    )
+
+
 def make_figures(out_dir: Path, *, size: str = "small", progress: bool = True) -> list[Path]:
-    """Write the Latta09 figures (PNG + NPZ) into ``out_dir``; returns the paths."""
-    if size not in ("small", "paper"):
-        raise ValueError(f"`size` must be 'small' or 'paper'; got {size!r}.")
+    """Write the Latta09 figures (PNG + NPZ) into ``out_dir``; returns the paths.
+
+    ``size="large"`` writes only the large-bath figures (N = 10⁴, 10⁵ on the paper's time
+    axis: ``latta09_figS1_N100000``, ``latta09_large_table``; and the two-shell
+    inhomogeneous bath, ``latta09_shells``; about 20 minutes on 2 CPU cores); ``"small"``
+    and ``"paper"`` do not run them."""
+    if size not in FIGURE_SIZES:
+        raise ValueError(f"`size` must be 'small', 'paper' or 'large'; got {size!r}.")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if size == "large":
+        return (
+            figure_large_table(out_dir, progress)
+            + figure_s1_large(out_dir, progress)
+            + figure_shells(out_dir)
+        )
     paths = []
     paths += figure_s4(out_dir, 1000)
     paths += figure_steady(out_dir, 1000, (61, 41) if size == "small" else (200, 200))
@@ -445,7 +735,7 @@ def make_figures(out_dir: Path, *, size: str = "small", progress: bool = True) -
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="figures")
-    parser.add_argument("--size", default="small", choices=["small", "paper"])
+    parser.add_argument("--size", default="small", choices=["small", "paper", "large"])
     args = parser.parse_args()
     for path in make_figures(Path(args.out), size=args.size):
         print(path)

@@ -61,12 +61,22 @@ from ._parameters import (
     seconds_to_rate_units as seconds_to_rate_units,
 )
 from ._phenomenological import PhenomenologicalModel as PhenomenologicalModel
+from ._propagators import (
+    AbstractLadderPropagator as AbstractLadderPropagator,
+    ImplicitEuler as ImplicitEuler,
+    RelaxationModes as RelaxationModes,
+)
 from ._rates import (
     DIRECTIONS as DIRECTIONS,
     PROCESSES as PROCESSES,
     ladder_coefficients as ladder_coefficients,
     process_coefficients as process_coefficients,
     spin_dephasing_rate as spin_dephasing_rate,
+)
+from ._shells import (
+    ShellBath as ShellBath,
+    ShellSteadyState as ShellSteadyState,
+    shell_steady_state as shell_steady_state,
 )
 from ._stationary import (
     NuclearSteadyState as NuclearSteadyState,

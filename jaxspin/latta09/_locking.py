@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._checks import filter_jit
+from .._checks import jit
 from .._inputs import check_finite, check_value
 from .._steady import AbstractSteadyStateSolver, DenseLU
 from ._dicke import DickeSpace
@@ -86,7 +86,7 @@ def polarization_rates(
     return _rates(params, space, pol, eff, include_mask(include), solver)
 
 
-@filter_jit
+@jit
 def _rates(params, space, pol, effective_detuning, mask, solver) -> PolarizationRates:
     params = check_params(params)
     n = space.n_nuclei

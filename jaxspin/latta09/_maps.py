@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
-from .._checks import filter_jit
+from .._checks import jit
 from .._steady import AbstractSteadyStateSolver, DenseLU
 from .._sweep import sweep
 from .._sweep_result import SweepResult
@@ -107,13 +107,13 @@ def detuning_scan(
     )
 
 
-@filter_jit
+@jit
 def _scan_direct(params, space, d, mask, solver):
     at = lambda delta: eqx.tree_at(lambda q: q.detuning, params, delta)
     return jax.vmap(lambda delta: _steady_state(at(delta), space, mask, solver, True))(d)
 
 
-@filter_jit
+@jit
 def _scan_lattice(params, space, d, values, index, mask, solver):
     params = check_params(params)
     n = space.n_nuclei

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
-from .._checks import filter_jit
+from .._checks import jit
 from .._ratematrix import birth_death_stationary
 from .._steady import RESULTS, AbstractSteadyStateSolver, DenseLU
 from ._dicke import DickeSpace, ladder_matrix_elements
@@ -204,7 +204,7 @@ def check_space(space) -> DickeSpace:
     return space
 
 
-@filter_jit
+@jit
 def _steady_state(params, space, mask, solver, throw):
     given = params
     if throw:
