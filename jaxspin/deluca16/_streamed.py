@@ -46,7 +46,7 @@ from .._ratematrix import (
 )
 from ._basis import basis, sector_dims
 from ._ed import _sector_hamiltonian, magnetizations, one_realization
-from ._model import PIPELINE_FIELDS, DeLucaModel
+from ._model import PIPELINE_FIELDS, DeLucaModel, positive_int
 from ._rates import (
     SteadyState,
     diag_rates,
@@ -178,8 +178,8 @@ def streamed_estimate(
     """:class:`StreamedEstimate` for ``n_spins`` (an int >= 1) and ``n_frequencies``
     (>= 1); ``calibrate``: measure this machine's GEMM/eigh rates (about 2 s, once per
     process) to turn flops into seconds."""
-    n_spins = _positive(n_spins, "n_spins")
-    n_frequencies = _positive(n_frequencies, "n_frequencies")
+    n_spins = positive_int(n_spins)
+    n_frequencies = positive_int(n_frequencies, "n_frequencies")
     sizes, flops, peak = _plan(n_spins)
     flops = dict(flops, solve=flops["solve"] * n_frequencies)
     seconds = rates = None
@@ -193,12 +193,6 @@ def streamed_estimate(
     return StreamedEstimate(
         n_spins, n_frequencies, sizes, peak, flops, seconds, rates, available_memory_bytes()
     )
-
-
-def _positive(x, name):
-    if isinstance(x, bool) or not isinstance(x, int | np.integer) or x < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1; got {x!r}.")
-    return int(x)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -133,6 +133,25 @@ def hyperfine_processes(p, n, h, rho, wz):
     ]
 
 
+def stationary_by_components(W):
+    """Stationary state of the rate matrix ``W`` (``W[j, i]``: rate ``i → j``) from the
+    fully mixed start: each connected component (a conserved total spin) gets its share
+    ``size/dim`` of the probability and is solved by least squares (NumPy only). Returns
+    ``(p, number of components)``."""
+    dim = W.shape[0]
+    ncomp, labels = connected_components((W + W.T) > 0, directed=False)
+    pstat = np.zeros(dim)
+    for c in range(ncomp):
+        idx = np.nonzero(labels == c)[0]
+        Wc = W[np.ix_(idx, idx)]
+        G = Wc - np.diag(Wc.sum(axis=0))
+        A = np.vstack([G, np.ones(idx.size)])
+        rhs = np.zeros(idx.size + 1)
+        rhs[-1] = 1.0
+        pstat[idx] = np.linalg.lstsq(A, rhs, rcond=None)[0] * idx.size / dim
+    return pstat, ncomp
+
+
 def full_space_adiabatic(p, n):
     """Stationary P(m) and d<I_z>/dt per process from the product-space rate equation."""
     ip, iz = collective(n)
@@ -155,17 +174,7 @@ def full_space_adiabatic(p, n):
             W[:, b] += col
         per_state.append(rho)
     W[W < 1e-12 * W.max()] = 0.0  # rounding-level couplings between different I
-    ncomp, labels = connected_components((W + W.T) > 0, directed=False)
-    pstat = np.zeros(dim)
-    for c in range(ncomp):
-        idx = np.nonzero(labels == c)[0]
-        Wc = W[np.ix_(idx, idx)]
-        G = Wc - np.diag(Wc.sum(axis=0))
-        A = np.vstack([G, np.ones(idx.size)])
-        rhs = np.zeros(idx.size + 1)
-        rhs[-1] = 1.0
-        pc = np.linalg.lstsq(A, rhs, rcond=None)[0]
-        pstat[idx] = pc * idx.size / dim
+    pstat, ncomp = stationary_by_components(W)
     ms = np.arange(-n / 2, n / 2 + 0.5)
     pm = np.array([pstat[np.isclose(mvals, m)].sum() for m in ms])
     flows = np.array(

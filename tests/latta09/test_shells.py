@@ -16,7 +16,15 @@ from jaxspin.latta09 import (
     shell_steady_state,
 )
 
-from .test_full_space import PARAMS, collective, dicke_basis, qd_ops, qd_steady, w_abs
+from .test_full_space import (
+    PARAMS,
+    collective,
+    dicke_basis,
+    qd_ops,
+    qd_steady,
+    stationary_by_components,
+    w_abs,
+)
 
 
 @pytest.mark.parametrize("n, spin", [(9, 0.5), pytest.param(3, 1.5, marks=pytest.mark.slow)])
@@ -58,19 +66,7 @@ def _product_space(p, sizes, c):
         down = gdet * pop[1] + gdec / 2
         W[:, b] += up * np.abs(jp_total[:, b]) ** 2 + down * np.abs(jm_total[:, b]) ** 2
     W[W < 1e-12 * W.max()] = 0.0
-    from scipy.sparse.csgraph import connected_components
-
-    ncomp, labels = connected_components((W + W.T) > 0, directed=False)
-    pstat = np.zeros(dim)
-    for k in range(ncomp):
-        idx = np.nonzero(labels == k)[0]
-        Wc = W[np.ix_(idx, idx)]
-        G = Wc - np.diag(Wc.sum(axis=0))
-        A = np.vstack([G, np.ones(idx.size)])
-        rhs = np.zeros(idx.size + 1)
-        rhs[-1] = 1.0
-        pstat[idx] = np.linalg.lstsq(A, rhs, rcond=None)[0] * idx.size / dim
-    return mvals, pstat
+    return mvals, stationary_by_components(W)[0]
 
 
 def test_two_shells_equal_the_full_product_space():
